@@ -1,0 +1,29 @@
+// MappedFile: a read-only memory map of a whole file (weights are read in place, never copied).
+// Not a general I/O layer: files are mapped once and live as long as the model that uses them.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace logitscope {
+
+class MappedFile {
+public:
+    // Maps `path` read-only; throws Error naming the file when it cannot be opened or mapped.
+    explicit MappedFile(const std::string& path);
+    ~MappedFile();
+    MappedFile(const MappedFile&) = delete;
+    MappedFile& operator=(const MappedFile&) = delete;
+
+    const uint8_t* data() const { return m_data; }
+    size_t size() const { return m_size; }
+    const std::string& path() const { return m_path; }
+
+private:
+    std::string m_path;
+    const uint8_t* m_data = nullptr;
+    size_t m_size = 0;
+};
+
+} // namespace logitscope

@@ -1,3 +1,71 @@
-// logitscope-cli: the engine from the command line (scripting, tests, benchmarks).
+// logitscope-cli: the engine from the command line, for scripting, tests and benchmarks.
+// Exit codes: 0 success, 1 internal failure, 2 bad input (the message names the file or option).
+#include "commands.h"
+
+#include "common/error.h"
+#ifdef LOGITSCOPE_HAVE_CUDA
+#include "cuda_backend.h"
+#endif
+
 #include <cstdio>
-int main() { std::puts("logitscope-cli: under construction"); return 0; }
+#include <cstring>
+#include <exception>
+#include <string>
+
+using namespace logitscope;
+
+namespace {
+
+const char* kUsage = R"(usage: logitscope-cli <command> [options]
+
+commands:
+  info       --model PATH [--json]
+  tokenize   --model PATH --text S [--no-special] [--chat USER [--system S]] [--json]
+  generate   --model PATH --prompt S [--max-new-tokens N] [--greedy] [--top-logprobs K] [--attention]
+             [--device cpu|cuda|auto] [--threads N] [--no-chat-template] [--system S]
+             [--temperature T] [--top-k K] [--top-p P] [--min-p P] [--typical-p P]
+             [--repetition-penalty R] [--presence-penalty P] [--frequency-penalty F] [--no-repeat-ngram N]
+             [--min-new-tokens N] [--stop S]... [--seed S] [--order hf|vllm|llama.cpp]
+             [--beams N] [--length-penalty L] [--early-stopping true|false|never] [--num-return N]
+             [--trace FILE] [--json]
+  bench      --model PATH [--device D] [--prompt-tokens 512] [--gen-tokens 128] [--threads N] [--json]
+  make-model --arch llama|qwen2|gpt2 --shape tiny|smollm2-135m|tinyllama-1.1b --format gguf|hf --out PATH
+             [--vocab FILE] [--dtype f16|f32|bf16|q8_0] [--seed S]
+)";
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+#ifdef LOGITSCOPE_HAVE_CUDA
+    registerCudaBackend();
+#endif
+    if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help")) {
+        std::fputs(kUsage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    const std::string command = argv[1];
+    try {
+        if (command == "info")
+            return cli::cmdInfo(cli::Args(argc, argv, 2, {"json"}));
+        if (command == "tokenize")
+            return cli::cmdTokenize(cli::Args(argc, argv, 2, {"json", "no-special"}));
+        if (command == "generate")
+            return cli::cmdGenerate(cli::Args(argc, argv, 2, {"json", "greedy", "attention", "no-chat-template"}));
+        if (command == "bench")
+            return cli::cmdBench(cli::Args(argc, argv, 2, {"json"}));
+        if (command == "make-model")
+            return cli::cmdMakeModel(cli::Args(argc, argv, 2, {}));
+        std::fprintf(stderr, "logitscope-cli: unknown command '%s'\n%s", command.c_str(), kUsage);
+        return 2;
+    } catch (const Error& e) {
+        std::fprintf(stderr, "logitscope-cli %s: %s\n", command.c_str(), e.what());
+        return 2;
+    } catch (const std::bad_alloc&) {
+        std::fprintf(stderr, "logitscope-cli %s: out of memory\n", command.c_str());
+        return 2;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "logitscope-cli %s: internal error: %s\n", command.c_str(), e.what());
+        return 1;
+    }
+}

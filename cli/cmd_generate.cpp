@@ -1,0 +1,328 @@
+// generate and bench: running the model, as a learner would (steps, top log-probs, traces) and as a
+// benchmark would (prefill and decode speed against this machine's memory-bandwidth bound).
+#include "commands.h"
+
+#include "common/error.h"
+#include "decoding/session.h"
+#include "model/bandwidth.h"
+#include "model/backend.h"
+#include "model/model.h"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <random>
+
+namespace logitscope::cli {
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+SamplingParams samplingFromArgs(const Args& a)
+{
+    SamplingParams p;
+    p.temperature = a.number("temperature", 1.0);
+    p.topK = a.integer("top-k", 0);
+    p.topP = a.number("top-p", 1.0);
+    p.minP = a.number("min-p", 0.0);
+    p.typicalP = a.number("typical-p", 1.0);
+    p.repetitionPenalty = a.number("repetition-penalty", 1.0);
+    p.presencePenalty = a.number("presence-penalty", 0.0);
+    p.frequencyPenalty = a.number("frequency-penalty", 0.0);
+    p.noRepeatNgram = a.integer("no-repeat-ngram", 0);
+    p.minNewTokens = a.integer("min-new-tokens", 0);
+    p.maxNewTokens = a.integer("max-new-tokens", 32);
+    p.stop = a.all("stop");
+    p.seed = a.u64("seed", 0);
+    p.greedy = a.flag("greedy");
+    const std::string order = a.str("order", "hf");
+    if (order == "hf" || order == "huggingface")
+        p.order = SamplerOrder::HuggingFace;
+    else if (auto o = samplerOrderFromName(order))
+        p.order = *o;
+    else
+        throw Error("--order: expected hf, vllm or llama.cpp, got '" + order + "'");
+    p.numBeams = a.integer("beams", 1);
+    p.lengthPenalty = a.number("length-penalty", 1.0);
+    const std::string early = a.str("early-stopping", "false");
+    if (early == "true")
+        p.earlyStopping = EarlyStopping::True;
+    else if (early == "false")
+        p.earlyStopping = EarlyStopping::False;
+    else if (early == "never")
+        p.earlyStopping = EarlyStopping::Never;
+    else
+        throw Error("--early-stopping: expected true, false or never, got '" + early + "'");
+    p.numReturnSequences = a.integer("num-return", 1);
+    return p;
+}
+
+Json nullableLogprobs(const std::vector<float>& lp)
+{
+    Json out = Json::array();
+    for (float v : lp)
+        out.push_back(std::isnan(v) ? Json() : Json(v));
+    return out;
+}
+
+Json attentionJson(const std::vector<float>& att, int L, int H, int T)
+{
+    Json layers = Json::array();
+    for (int l = 0; l < L; ++l) {
+        Json heads = Json::array();
+        for (int h = 0; h < H; ++h) {
+            Json rows = Json::array();
+            for (int q = 0; q < T; ++q) {
+                const float* r = &att[((size_t(l) * H + h) * T + q) * T];
+                rows.push_back(std::vector<float>(r, r + T));
+            }
+            heads.push_back(std::move(rows));
+        }
+        layers.push_back(std::move(heads));
+    }
+    return layers;
+}
+
+Json stageJson(const StageSnapshot& s)
+{
+    Json top = Json::array();
+    for (const Candidate& c : s.top)
+        top.push_back({{"id", c.id}, {"logit", std::isfinite(c.logit) ? Json(c.logit) : Json()}, {"prob", c.prob}});
+    return {{"name", s.name}, {"survivors", s.survivors}, {"entropy", s.entropy}, {"top", top}, {"penalised", s.penalised}};
+}
+
+Json traceStep(const StepRecord& r)
+{
+    Json stages = Json::array();
+    for (const StageSnapshot& s : r.sample.stages)
+        stages.push_back(stageJson(s));
+    Json raw = Json::array();
+    for (const TokenLogprob& t : r.rawTop)
+        raw.push_back({{"id", t.id}, {"logprob", t.logprob}});
+    return {{"step", r.step}, {"position", r.position}, {"id", r.chosen}, {"bytes", r.bytes}, {"text", r.text},
+            {"forced", r.forced}, {"logprob", r.chosenLogprob}, {"prob", r.chosenProb}, {"draw", r.sample.draw},
+            {"raw_top", raw}, {"stages", stages}, {"forward_ms", r.forwardMs}, {"sample_ms", r.sampleMs},
+            {"finish", finishReasonName(r.finish)}};
+}
+
+Json treeJson(const BeamTree& tree)
+{
+    Json nodes = Json::array();
+    for (const BeamNode& n : tree.nodes)
+        nodes.push_back({{"parent", n.parent}, {"token", n.token}, {"step", n.step}, {"rank", n.rank},
+                         {"logprob", n.logprob}, {"cumulative", n.cumulative}, {"score", n.score},
+                         {"fate", beamFateName(n.fate)}, {"finish", finishReasonName(n.finish)},
+                         {"result_rank", n.resultRank}});
+    return {{"steps", tree.steps}, {"nodes", nodes}};
+}
+
+void writeFile(const std::string& path, const std::string& text)
+{
+    const std::string tmp = path + ".tmp";
+    {
+        std::ofstream f(tmp, std::ios::trunc);
+        if (!f)
+            throw Error("--trace: " + path + ": cannot create file");
+        f << text;
+        if (!f)
+            throw Error("--trace: " + path + ": write failed");
+    }
+    if (std::rename(tmp.c_str(), path.c_str()) != 0)
+        throw Error("--trace: " + path + ": cannot replace file");
+}
+
+} // namespace
+
+int cmdGenerate(const Args& args)
+{
+    const std::string path = args.str("model");
+    const std::string prompt = args.str("prompt");
+    const bool json = args.flag("json");
+    const bool attention = args.flag("attention");
+    const bool noChat = args.flag("no-chat-template");
+    const std::string system = args.str("system", "");
+    const int topLogprobs = args.integer("top-logprobs", 5);
+    const std::string tracePath = args.str("trace", "");
+    const SamplingParams params = samplingFromArgs(args);
+    if (topLogprobs < 0 || topLogprobs > 1000)
+        throw Error("--top-logprobs: expected 0..1000, got " + std::to_string(topLogprobs));
+    auto model = Model::load(path);
+    auto backend = openBackend(args, model);
+    args.rejectUnknown();
+
+    const Tokenizer& tok = model->tokenizer();
+    std::string text = prompt;
+    if (!noChat && !tok.chatTemplate().empty()) {
+        const ChatRendering r = tok.renderChat(system, prompt);
+        if (!r.notice.empty())
+            std::fprintf(stderr, "note: %s\n", r.notice.c_str());
+        text = r.text;
+    }
+    SessionOptions opt;
+    opt.captureAttention = attention;
+    opt.topCandidates = std::max(topLogprobs, 20);
+    Session session(model, std::move(backend), opt);
+    const std::vector<int32_t> ids = session.tokenize(text);
+    const PrefillRecord pre = session.prefill(ids, params);
+
+    Json out;
+    out["prompt_ids"] = ids;
+    out["prompt_logprobs"] = nullableLogprobs(pre.promptLogprobs);
+    Json trace;
+    if (params.numBeams > 1) {
+        const BeamResult beams = session.beamSearch(params);
+        Json list = Json::array();
+        for (const BeamHypothesis& h : beams.hypotheses)
+            list.push_back({{"ids", h.ids}, {"text", tok.decode(h.ids)}, {"score", h.score},
+                            {"finish", finishReasonName(h.finish)}});
+        out["beams"] = list;
+        out["text"] = beams.hypotheses.empty() ? "" : tok.decode(beams.hypotheses.front().ids);
+        out["finish_reason"] = beams.hypotheses.empty() ? "length" : finishReasonName(beams.hypotheses.front().finish);
+        if (!tracePath.empty())
+            out["tree"] = treeJson(beams.tree);
+        trace = {{"tree", treeJson(beams.tree)}};
+    } else {
+        Json steps = Json::array(), traceSteps = Json::array();
+        while (!session.finished(0)) {
+            const StepRecord r = session.step(0);
+            Json top = Json::array();
+            for (int i = 0; i < topLogprobs && i < int(r.rawTop.size()); ++i)
+                top.push_back({{"id", r.rawTop[size_t(i)].id}, {"logprob", r.rawTop[size_t(i)].logprob}});
+            steps.push_back({{"id", r.chosen}, {"text", r.bytes}, {"logprob", r.chosenLogprob}, {"top", top}});
+            if (!tracePath.empty())
+                traceSteps.push_back(traceStep(r));
+        }
+        out["steps"] = steps;
+        out["text"] = session.text(0);
+        out["finish_reason"] = finishReasonName(session.history(0).back().finish);
+        trace = {{"steps", traceSteps}};
+    }
+    const LaneMetrics m = session.metrics(0);
+    const KvStats kv = session.kvStats();
+    out["metrics"] = {{"ttft_ms", m.ttftMs}, {"tpot_ms", m.tpotMs}, {"prefill_tok_s", m.prefillTokensPerSecond},
+                      {"decode_tok_s", m.decodeTokensPerSecond}, {"kv_bytes", kv.bytesUsed},
+                      {"kv_bytes_per_token", kv.bytesPerToken}, {"peak_rss_bytes", peakRssBytes()}};
+    if (attention)
+        out["attention"] = attentionJson(pre.attention, pre.layers, pre.heads, int(ids.size()));
+    if (!tracePath.empty()) {
+        trace["model"] = model->path();
+        trace["prompt"] = text;
+        trace["prompt_ids"] = ids;
+        trace["settings"] = nlohmann::json(params);
+        writeFile(tracePath, trace.dump(1, ' ', false, nlohmann::json::error_handler_t::replace));
+    }
+    if (json) {
+        std::cout << out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+        return 0;
+    }
+    std::printf("%s", text.c_str());
+    std::printf("\033[1m%s\033[0m\n", out["text"].get<std::string>().c_str());
+    std::fprintf(stderr, "[%s] prompt %zu tokens, TTFT %.1f ms, TPOT %.2f ms (%.1f tok/s), KV %zu bytes\n",
+                 out["finish_reason"].get<std::string>().c_str(), ids.size(), m.ttftMs, m.tpotMs, m.decodeTokensPerSecond,
+                 size_t(kv.bytesUsed));
+    return 0;
+}
+
+int cmdBench(const Args& args)
+{
+    using Clock = std::chrono::steady_clock;
+    const std::string path = args.str("model");
+    const int promptTokens = args.integer("prompt-tokens", 512);
+    const int genTokens = args.integer("gen-tokens", 128);
+    const bool json = args.flag("json");
+    auto model = Model::load(path);
+    auto backend = openBackend(args, model);
+    args.rejectUnknown();
+    const ModelConfig& c = model->config();
+    if (promptTokens < 1 || genTokens < 1 || promptTokens + genTokens > c.contextLength)
+        throw Error("--prompt-tokens/--gen-tokens: " + std::to_string(promptTokens) + " + " + std::to_string(genTokens) +
+                    " must be positive and fit the context length " + std::to_string(c.contextLength));
+
+    // Random prompt ids (seeded): the benchmark measures arithmetic, not text.
+    std::mt19937 rng(1234);
+    std::vector<int32_t> prompt(static_cast<size_t>(promptTokens));
+    for (int32_t& id : prompt)
+        id = int32_t(rng() % uint32_t(c.vocabSize));
+
+    KvCache kv(c.kvBytesPerToken(backend->kvElementBytes()));
+    const int seq = kv.createSequence();
+    auto run = [&](std::span<const int32_t> tokens) {
+        const int pos0 = kv.length(seq);
+        kv.append(seq, int(tokens.size()));
+        if (kv.blocksNeeded() > backend->kvBlockCapacity())
+            backend->reserveKvBlocks(kv.blocksNeeded());
+        SequenceInput in;
+        in.tokens = tokens;
+        in.pos0 = pos0;
+        in.blockTable = kv.blockTable(seq);
+        SequenceOutput out;
+        backend->forward(std::span<const SequenceInput>(&in, 1), std::span<SequenceOutput>(&out, 1), {});
+        return out;
+    };
+    // Warm-up: one short prefill + decode, then start over.
+    run(std::span<const int32_t>(prompt.data(), std::min<size_t>(8, prompt.size())));
+    kv.truncate(seq, 0);
+
+    const auto t0 = Clock::now();
+    SequenceOutput out = run(prompt);
+    const double prefillMs = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    int32_t next = 0;
+    std::vector<double> stepMs;
+    for (int i = 0; i < genTokens; ++i) {
+        const auto& l = out.logits;
+        next = int32_t(std::max_element(l.end() - c.vocabSize, l.end()) - (l.end() - c.vocabSize));
+        const auto s0 = Clock::now();
+        out = run(std::span<const int32_t>(&next, 1));
+        stepMs.push_back(std::chrono::duration<double, std::milli>(Clock::now() - s0).count());
+    }
+    double decodeMs = 0;
+    for (double ms : stepMs)
+        decodeMs += ms;
+    const double tpot = decodeMs / genTokens;
+    // Bytes one decode step must read: every weight matrix once, plus the KV cache (mean length).
+    size_t weightBytes = model->weightBytes();
+    weightBytes -= model->weights().tokenEmbedding.nbytes; // one row is gathered, not the table
+    if (c.tiedEmbeddings)
+        weightBytes += model->weights().tokenEmbedding.nbytes; // ... unless it is also the LM head
+    const double meanCtx = promptTokens + genTokens / 2.0;
+    const double kvBytes = meanCtx * double(c.kvBytesPerToken(backend->kvElementBytes()));
+    const double bandwidth = backend->name() == "cpu" ? measureMemoryBandwidth(args.integer("threads", 0)) : 0;
+    const double boundTokS = bandwidth > 0 ? bandwidth * 1e9 / (double(weightBytes) + kvBytes) : 0;
+    const double decodeTokS = 1000.0 / tpot;
+    Json j = {{"model", path},
+              {"device", backend->deviceDescription()},
+              {"backend", backend->name()},
+              {"prompt_tokens", promptTokens},
+              {"gen_tokens", genTokens},
+              {"prefill_ms", prefillMs},
+              {"prefill_tok_s", promptTokens * 1000.0 / prefillMs},
+              {"ttft_ms", prefillMs},
+              {"tpot_ms", tpot},
+              {"decode_tok_s", decodeTokS},
+              {"weight_bytes_per_token", weightBytes},
+              {"kv_bytes_per_token_read", kvBytes},
+              {"bandwidth_gb_s", bandwidth},
+              {"bandwidth_bound_tok_s", boundTokS},
+              {"fraction_of_bound", boundTokS > 0 ? decodeTokS / boundTokS : 0},
+              {"peak_rss_bytes", peakRssBytes()}};
+    if (json) {
+        std::cout << j.dump() << "\n";
+        return 0;
+    }
+    std::printf("device           %s\n", backend->deviceDescription().c_str());
+    std::printf("prefill          %d tokens in %.1f ms = %.1f tok/s (TTFT)\n", promptTokens, prefillMs, promptTokens * 1000.0 / prefillMs);
+    std::printf("decode           %d tokens, TPOT %.2f ms = %.1f tok/s\n", genTokens, tpot, decodeTokS);
+    std::printf("bytes per token  %.1f MB weights + %.1f MB KV\n", weightBytes / 1e6, kvBytes / 1e6);
+    if (bandwidth > 0)
+        std::printf("bandwidth        %.1f GB/s measured -> bound %.1f tok/s; decode at %.0f%% of the bound\n", bandwidth,
+                    boundTokS, 100.0 * decodeTokS / boundTokS);
+    std::printf("peak RSS         %.1f MB\n", peakRssBytes() / 1e6);
+    return 0;
+}
+
+} // namespace logitscope::cli

@@ -1,0 +1,168 @@
+// info, tokenize and make-model: looking at a model and its tokenizer, and making test models.
+#include "commands.h"
+
+#include "common/error.h"
+#include "model/backend.h"
+#include "model/model.h"
+#include "model/model_writer.h"
+#include "tokenizer/detokenizer.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+namespace logitscope::cli {
+
+std::unique_ptr<Backend> openBackend(const Args& args, std::shared_ptr<const Model> model)
+{
+    const std::string device = args.str("device", "cpu");
+    if (device != "cpu" && device != "cuda" && device != "auto")
+        throw Error("--device: expected cpu, cuda or auto, got '" + device + "'");
+    std::string notice;
+    auto backend = createBackend(std::move(model), device, args.integer("threads", 0), &notice);
+    if (!notice.empty())
+        std::fprintf(stderr, "note: %s\n", notice.c_str());
+    return backend;
+}
+
+size_t peakRssBytes()
+{
+    std::ifstream in("/proc/self/status");
+    std::string line;
+    while (std::getline(in, line))
+        if (line.rfind("VmHWM:", 0) == 0)
+            return size_t(std::stoull(line.substr(6))) * 1024;
+    return 0;
+}
+
+int cmdInfo(const Args& args)
+{
+    const std::string path = args.str("model");
+    const bool json = args.flag("json");
+    args.rejectUnknown();
+    auto model = Model::load(path);
+    const ModelConfig& c = model->config();
+    const Tokenizer& tok = model->tokenizer();
+    nlohmann::ordered_json j = {
+        {"path", model->path()},
+        {"name", model->name()},
+        {"format", model->format()},
+        {"architecture", architectureName(c.arch)},
+        {"parameters", model->parameterCount()},
+        {"weight_bytes", model->weightBytes()},
+        {"dtype", model->dtypeSummary()},
+        {"layers", c.layers},
+        {"hidden", c.hidden},
+        {"heads", c.heads},
+        {"kv_heads", c.kvHeads},
+        {"head_dim", c.headDim},
+        {"ffn", c.ffn},
+        {"context_length", c.contextLength},
+        {"vocab_size", c.vocabSize},
+        {"rope_theta", c.ropeTheta},
+        {"tied_embeddings", c.tiedEmbeddings},
+        {"kv_bytes_per_token", {{"fp32", c.kvBytesPerToken(4)}, {"fp16", c.kvBytesPerToken(2)}}},
+        {"tokenizer", {{"kind", tok.kind()}, {"vocab", tok.vocabSize()}, {"bos", tok.bos()}, {"eos", tok.eosIds()},
+                       {"add_bos", tok.addBos()}, {"chat_template", tok.renderChat("", "").family}}},
+    };
+    if (json) {
+        std::cout << j.dump() << "\n";
+        return 0;
+    }
+    std::printf("%s (%s, %s)\n", model->name().c_str(), model->format().c_str(), model->dtypeSummary().c_str());
+    std::printf("  architecture     %s\n", architectureName(c.arch));
+    std::printf("  parameters       %lld (%.1f MB of weights)\n", (long long)model->parameterCount(), model->weightBytes() / 1e6);
+    std::printf("  layers           %d, hidden %d, ffn %d\n", c.layers, c.hidden, c.ffn);
+    std::printf("  heads            %d query, %d key/value, head_dim %d%s\n", c.heads, c.kvHeads, c.headDim,
+                c.kvHeads < c.heads ? " (grouped-query attention)" : "");
+    std::printf("  context length   %d\n", c.contextLength);
+    std::printf("  vocabulary       %d (%s tokenizer)\n", c.vocabSize, tok.kind().c_str());
+    std::printf("  KV bytes/token   2 x %d layers x %d kv_heads x %d head_dim x 4 B = %zu (fp32), %zu (fp16)\n", c.layers,
+                c.kvHeads, c.headDim, c.kvBytesPerToken(4), c.kvBytesPerToken(2));
+    return 0;
+}
+
+int cmdTokenize(const Args& args)
+{
+    const std::string path = args.str("model");
+    const bool json = args.flag("json");
+    const bool noSpecial = args.flag("no-special");
+    const bool chat = args.has("chat");
+    const std::string text = chat ? args.str("chat") : args.str("text");
+    const std::string system = args.str("system", "");
+    args.rejectUnknown();
+    auto model = Model::load(path);
+    const Tokenizer& tok = model->tokenizer();
+    std::string input = text;
+    ChatRendering rendering;
+    if (chat) {
+        rendering = tok.renderChat(system, text);
+        input = rendering.text;
+        if (!rendering.notice.empty())
+            std::fprintf(stderr, "note: %s\n", rendering.notice.c_str());
+    }
+    const std::vector<int32_t> ids = tok.encode(input, EncodeOptions{!noSpecial, !noSpecial});
+    nlohmann::ordered_json j;
+    if (chat) {
+        j["rendered"] = input;
+        j["template"] = rendering.family;
+    }
+    j["ids"] = ids;
+    std::vector<std::string> pieces, bytes;
+    for (int32_t id : ids) {
+        pieces.push_back(tok.piece(id));
+        bytes.push_back(formatBytes(tok.tokenBytes(id)));
+    }
+    j["pieces"] = pieces;
+    j["bytes"] = bytes;
+    if (json) {
+        std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+        return 0;
+    }
+    if (chat)
+        std::printf("rendered (%s):\n%s\n\n", rendering.family.c_str(), input.c_str());
+    std::printf("%zu tokens\n", ids.size());
+    for (size_t i = 0; i < ids.size(); ++i)
+        std::printf("%6d  %-24s %s\n", ids[i], pieces[i].c_str(), bytes[i].c_str());
+    return 0;
+}
+
+int cmdMakeModel(const Args& args)
+{
+    MakeModelOptions o;
+    const std::string arch = args.str("arch");
+    if (arch == "llama")
+        o.arch = Architecture::Llama;
+    else if (arch == "qwen2")
+        o.arch = Architecture::Qwen2;
+    else if (arch == "gpt2")
+        o.arch = Architecture::Gpt2;
+    else
+        throw Error("--arch: expected llama, qwen2 or gpt2, got '" + arch + "'");
+    o.shape = args.str("shape", "tiny");
+    const std::string format = args.str("format", "gguf");
+    if (format == "gguf")
+        o.format = ModelFormat::Gguf;
+    else if (format == "hf")
+        o.format = ModelFormat::HuggingFace;
+    else
+        throw Error("--format: expected gguf or hf, got '" + format + "'");
+    o.out = args.str("out");
+    o.vocab = args.str("vocab");
+    const std::string dtype = args.str("dtype", "f16");
+    if (dtype == "f16") o.dtype = DType::F16;
+    else if (dtype == "f32") o.dtype = DType::F32;
+    else if (dtype == "bf16") o.dtype = DType::BF16;
+    else if (dtype == "q8_0") o.dtype = DType::Q8_0;
+    else throw Error("--dtype: expected f16, f32, bf16 or q8_0, got '" + dtype + "'");
+    o.seed = args.u64("seed", 1);
+    args.rejectUnknown();
+    makeModel(o);
+    std::printf("wrote %s\n", o.out.c_str());
+    return 0;
+}
+
+} // namespace logitscope::cli

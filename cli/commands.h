@@ -1,0 +1,27 @@
+// The logitscope-cli subcommands. Each returns the process exit code; bad input throws Error (exit 2).
+#pragma once
+
+#include "args.h"
+
+#include <memory>
+#include <string>
+
+namespace logitscope {
+class Backend;
+class Model;
+} // namespace logitscope
+
+namespace logitscope::cli {
+
+int cmdInfo(const Args& args);
+int cmdTokenize(const Args& args);
+int cmdGenerate(const Args& args);
+int cmdBench(const Args& args);
+int cmdMakeModel(const Args& args);
+
+// Shared by the commands: --device/--threads -> a backend, with the CPU-fallback notice on stderr.
+std::unique_ptr<Backend> openBackend(const Args& args, std::shared_ptr<const Model> model);
+// Peak resident set size of this process (VmHWM), bytes.
+size_t peakRssBytes();
+
+} // namespace logitscope::cli

@@ -1,0 +1,77 @@
+// Backend: where the transformer's arithmetic runs. The CPU backend (cpu_backend.h) is the reference;
+// cuda/ implements the same interface and registers itself with the factory below.
+// A backend owns the storage of the paged KV cache; which blocks belong to which sequence is the
+// KvCache's business (kv_cache.h), so lanes, beams and branches can share blocks on any device.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace logitscope {
+
+class Model;
+
+// One sequence's share of a forward call: new tokens appended after `pos0` cached positions.
+struct SequenceInput {
+    std::span<const int32_t> tokens;      // (T) new tokens
+    int pos0 = 0;                         // positions already in the cache; tokens[i] sits at pos0 + i
+    std::span<const int32_t> blockTable;  // KV blocks covering positions [0, pos0 + T)
+    bool allLogits = false;               // logits of every new position (prompt log-probs), else the last only
+};
+
+struct SequenceOutput {
+    std::vector<float> logits;    // (T or 1, V) raw logits
+    std::vector<float> attention; // (L, H, T, pos0 + T) softmax probabilities, when captured (future keys are 0)
+};
+
+struct ForwardOptions {
+    bool captureAttention = false;
+    const std::atomic<bool>* cancel = nullptr;          // checked between layers; throws Cancelled
+    std::function<void(int done, int total)> progress;  // layers done, for long prefills
+};
+
+// Where the bytes are: shown in the KV / memory view and by `bench`.
+struct MemoryLedger {
+    size_t weights = 0;
+    size_t kvCache = 0;       // storage reserved for KV blocks
+    size_t activations = 0;
+    size_t workspace = 0;
+    size_t deviceTotal = 0;   // GPU: cudaMemGetInfo; CPU: physical RAM
+    size_t deviceFree = 0;
+};
+
+class Backend {
+public:
+    virtual ~Backend() = default;
+
+    virtual std::string name() const = 0;              // "cpu" or "cuda"
+    virtual std::string deviceDescription() const = 0; // e.g. "AMD EPYC, 2 threads" / "NVIDIA H100 80GB"
+    virtual MemoryLedger memory() const = 0;
+    virtual size_t kvElementBytes() const = 0;         // 4 (fp32 on the CPU) or 2 (fp16 on a GPU)
+
+    // Storage for at least `blocks` KV blocks of KvCache::kBlockSize tokens; existing contents are kept.
+    // Throws Error (saying what did not fit and how much was needed) when memory runs out.
+    virtual void reserveKvBlocks(int blocks) = 0;
+    virtual int kvBlockCapacity() const = 0;
+    // Copy-on-write: the first `tokens` positions of block src are copied into block dst, every layer.
+    virtual void copyKvBlock(int src, int dst, int tokens) = 0;
+
+    // Runs the model over every sequence of the batch, writing K/V of the new tokens into their blocks.
+    virtual void forward(std::span<const SequenceInput> batch, std::span<SequenceOutput> out,
+                         const ForwardOptions& options) = 0;
+};
+
+// Backend factory. "cpu" is always there; cuda/ adds "cuda" through registerBackendFactory().
+// createBackend("auto") tries the GPU first and falls back to the CPU, putting a one-line reason in *notice.
+using BackendFactory = std::function<std::unique_ptr<Backend>(std::shared_ptr<const Model>, int threads)>;
+void registerBackendFactory(const std::string& name, BackendFactory factory);
+std::vector<std::string> availableBackends();
+std::unique_ptr<Backend> createBackend(std::shared_ptr<const Model> model, const std::string& device,
+                                       int threads = 0, std::string* notice = nullptr);
+
+} // namespace logitscope

@@ -1,0 +1,52 @@
+// ModelConfig: the hyper-parameters of a loaded model, whatever file it came from.
+// Legend used across engine/model: T tokens, C hidden size, V vocabulary, L layers,
+// H query heads, Hkv key/value heads, D head dimension, F feed-forward size.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+namespace logitscope {
+
+enum class Architecture { Llama, Qwen2, Gpt2 };
+const char* architectureName(Architecture a);
+
+// How the two halves of each rotated pair are laid out inside a head.
+// GGUF llama files store Q/K rows in Meta's interleaved order (pairs (0,1), (2,3), ...);
+// Hugging Face files use rotate-half (pairs (i, i + D/2)).
+enum class RopeLayout { Interleaved, RotateHalf };
+
+struct RopeScaling {
+    enum class Type { None, Linear, Llama3 };
+    Type type = Type::None;
+    float factor = 1.0f;
+    float lowFreqFactor = 1.0f;     // llama3
+    float highFreqFactor = 4.0f;    // llama3
+    int originalContext = 8192;     // llama3: original_max_position_embeddings
+};
+
+struct ModelConfig {
+    Architecture arch = Architecture::Llama;
+    int vocabSize = 0;     // V
+    int hidden = 0;        // C
+    int layers = 0;        // L
+    int heads = 0;         // H
+    int kvHeads = 0;       // Hkv (grouped-query attention when < H)
+    int headDim = 0;       // D
+    int ffn = 0;           // F
+    int contextLength = 0; // maximum positions
+    float normEps = 1e-5f;
+    float ropeTheta = 10000.0f;
+    int ropeDims = 0;      // rotated dimensions per head (= D for the supported families)
+    RopeScaling ropeScaling;
+    RopeLayout ropeLayout = RopeLayout::RotateHalf;
+    bool tiedEmbeddings = false; // LM head shares the token-embedding matrix
+    bool qkvBias = false;        // qwen2, gpt2
+
+    int qDim() const { return heads * headDim; }
+    int kvDim() const { return kvHeads * headDim; }
+    // Bytes of K and V for one token: 2 x L x Hkv x D x bytes-per-element.
+    size_t kvBytesPerToken(size_t elementBytes) const { return 2 * size_t(layers) * size_t(kvDim()) * elementBytes; }
+};
+
+} // namespace logitscope

@@ -1,0 +1,156 @@
+// CpuBackend attention: softmax(q Kᵀ / sqrt(D) + causal mask) V for every sequence and query head.
+// Short inputs (decode, a few tokens) walk the block table directly, 16 keys of one head at a time;
+// long inputs (prefill) gather the sequence's K/V contiguously and use sgemm for q Kᵀ and P V.
+// Grouped-query attention: query head h reads key/value head h / (H / Hkv).
+#include "model/cpu_backend.h"
+
+#include "model/kv_cache.h"
+#include "model/ops.h"
+#include "model/thread_pool.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+namespace logitscope {
+
+namespace {
+constexpr int kDirectMaxT = 4;   // up to this many new tokens: direct block walk
+constexpr int kQueryChunk = 32;  // query rows per prefill attention task
+
+// Runs fn(task, thread) for every task, on the pool when the work (multiply-adds) is worth it.
+template <class F>
+void forTasks(ThreadPool& pool, int tasks, double work, F&& fn)
+{
+    if (work < 65536) {
+        for (int t = 0; t < tasks; ++t)
+            fn(t, 0);
+        return;
+    }
+    pool.parallelFor(tasks, fn);
+}
+} // namespace
+
+void CpuBackend::attend(int layer, std::span<const SequenceInput> batch, const std::vector<SeqRows>& rows,
+                        std::span<SequenceOutput> out, bool capture)
+{
+    std::vector<int> direct;
+    for (size_t i = 0; i < batch.size(); ++i) {
+        if (rows[i].T == 0)
+            continue;
+        if (rows[i].T <= kDirectMaxT)
+            direct.push_back(int(i));
+        else
+            attendGemm(layer, batch[i], rows[i], out[i], capture);
+    }
+    if (!direct.empty())
+        attendDirect(layer, batch, rows, direct, out, capture);
+}
+
+void CpuBackend::attendDirect(int layer, std::span<const SequenceInput> batch, const std::vector<SeqRows>& rows,
+                              const std::vector<int>& seqs, std::span<SequenceOutput> out, bool capture)
+{
+    const int H = m_cfg.heads, D = m_cfg.headDim, group = m_cfg.heads / m_cfg.kvHeads;
+    const int qDim = m_cfg.qDim(), L = m_cfg.layers;
+    const float scale = float(1.0 / std::sqrt(double(D)));
+    constexpr int B = KvCache::kBlockSize;
+
+    // One task per (sequence, query head).
+    double work = 0;
+    for (int i : seqs)
+        work += double(rows[size_t(i)].T) * (rows[size_t(i)].pos0 + rows[size_t(i)].T) * D * H * 2;
+    forTasks(*m_pool, int(seqs.size()) * H, work, [&](int task, int) {
+        const int i = seqs[size_t(task / H)];
+        const int h = task % H, kvh = h / group;
+        const SeqRows& sr = rows[size_t(i)];
+        const std::span<const int32_t> table = batch[size_t(i)].blockTable;
+        thread_local std::vector<float> scores;
+        for (int t = 0; t < sr.T; ++t) {
+            const int S = sr.pos0 + t + 1; // keys visible to this query
+            scores.resize(size_t(S));
+            const float* q = &m_q[size_t(sr.row0 + t) * qDim + size_t(h) * D];
+            // scores = q Kᵀ / sqrt(D)
+            for (int b = 0; b * B < S; ++b) {
+                const float* k = kvHead(table[size_t(b)], layer, 0, kvh);
+                const int n = std::min(B, S - b * B);
+                for (int j = 0; j < n; ++j)
+                    scores[size_t(b * B + j)] = ops::dot(q, k + size_t(j) * D, D) * scale;
+            }
+            ops::softmax(scores.data(), S);
+            // att = scores V
+            float* o = &m_att[size_t(sr.row0 + t) * qDim + size_t(h) * D];
+            std::fill(o, o + D, 0.0f);
+            for (int b = 0; b * B < S; ++b) {
+                const float* v = kvHead(table[size_t(b)], layer, 1, kvh);
+                const int n = std::min(B, S - b * B);
+                for (int j = 0; j < n; ++j)
+                    ops::axpy(o, scores[size_t(b * B + j)], v + size_t(j) * D, D);
+            }
+            if (capture) {
+                const int Sall = sr.pos0 + sr.T;
+                float* a = out[size_t(i)].attention.data() +
+                           ((size_t(layer) * H + size_t(h)) * size_t(sr.T) + size_t(t)) * size_t(Sall);
+                std::copy(scores.begin(), scores.end(), a);
+            }
+        }
+    });
+    (void)L;
+}
+
+void CpuBackend::attendGemm(int layer, const SequenceInput& in, const SeqRows& sr, SequenceOutput& out, bool capture)
+{
+    const int H = m_cfg.heads, Hkv = m_cfg.kvHeads, D = m_cfg.headDim, group = H / Hkv;
+    const int qDim = m_cfg.qDim();
+    const int S = sr.pos0 + sr.T;
+    const float scale = float(1.0 / std::sqrt(double(D)));
+    constexpr int B = KvCache::kBlockSize;
+
+    // Gather this sequence's keys and values: (2, Hkv, S, D).
+    const size_t headSpan = size_t(S) * D;
+    m_kvGather.resize(2 * size_t(Hkv) * headSpan);
+    const int nBlocks = (S + B - 1) / B;
+    forTasks(*m_pool, 2 * Hkv, double(S) * D * Hkv * 2, [&](int task, int) {
+        const int kv = task / Hkv, kvh = task % Hkv;
+        float* dst = &m_kvGather[size_t(task) * headSpan];
+        for (int b = 0; b < nBlocks; ++b) {
+            const int n = std::min(B, S - b * B);
+            std::memcpy(dst + size_t(b) * B * D, kvHead(in.blockTable[size_t(b)], layer, kv, kvh),
+                        size_t(n) * D * sizeof(float));
+        }
+    });
+
+    // One task per (query head, chunk of query rows).
+    const int chunks = (sr.T + kQueryChunk - 1) / kQueryChunk;
+    forTasks(*m_pool, H * chunks, double(sr.T) * S * D * H, [&](int task, int) {
+        const int h = task / chunks, t0 = (task % chunks) * kQueryChunk;
+        const int tc = std::min(kQueryChunk, sr.T - t0);
+        const int kvh = h / group;
+        const int Sc = sr.pos0 + t0 + tc; // keys visible to the chunk's last query
+        const float* K = &m_kvGather[size_t(kvh) * headSpan];
+        const float* Vh = &m_kvGather[size_t(Hkv + kvh) * headSpan];
+        const float* Q = &m_q[size_t(sr.row0 + t0) * qDim + size_t(h) * D];
+        thread_local std::vector<float> P;
+        P.resize(size_t(tc) * Sc);
+        // P = Q Kᵀ / sqrt(D)                                                    (tc, Sc)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, tc, Sc, D, scale, Q, qDim, K, D, 0.0f, P.data(), Sc);
+        // causal softmax per query row
+        for (int j = 0; j < tc; ++j) {
+            float* p = &P[size_t(j) * Sc];
+            const int visible = sr.pos0 + t0 + j + 1;
+            ops::softmax(p, visible);
+            std::fill(p + visible, p + Sc, 0.0f);
+            if (capture) {
+                float* a = out.attention.data() + ((size_t(layer) * H + size_t(h)) * size_t(sr.T) + size_t(t0 + j)) * size_t(S);
+                std::copy(p, p + Sc, a);
+            }
+        }
+        // att = P V                                                             (tc, D)
+        float* O = &m_att[size_t(sr.row0 + t0) * qDim + size_t(h) * D];
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, tc, D, Sc, 1.0f, P.data(), Sc, Vh, D, 0.0f, O, qDim);
+    });
+}
+
+} // namespace logitscope

@@ -1,0 +1,98 @@
+// CpuBackend: the reference forward pass (llama, qwen2, gpt2) in fp32 over weights of any stored dtype.
+// It reproduces Hugging Face transformers' eager forward; it is not an autograd engine nor a server:
+// one forward() at a time, K/V kept as fp32 in 16-token blocks owned here, block tables owned by KvCache.
+// Legend: T tokens, C hidden, V vocabulary, L layers, H query heads, Hkv key/value heads, D head dim, F ffn.
+#pragma once
+
+#include "model/backend.h"
+#include "model/config.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace logitscope {
+
+class ThreadPool;
+
+class CpuBackend : public Backend {
+public:
+    // threads: 0 = hardware concurrency.
+    explicit CpuBackend(std::shared_ptr<const Model> model, int threads = 0);
+    ~CpuBackend() override;
+
+    std::string name() const override { return "cpu"; }
+    std::string deviceDescription() const override;
+    MemoryLedger memory() const override;
+    size_t kvElementBytes() const override { return 4; }
+
+    void reserveKvBlocks(int blocks) override;
+    int kvBlockCapacity() const override { return int(m_kvBlocks.size()); }
+    void copyKvBlock(int src, int dst, int tokens) override;
+
+    void forward(std::span<const SequenceInput> batch, std::span<SequenceOutput> out,
+                 const ForwardOptions& options) override;
+
+    int threads() const;
+    // Bytes of weights one decode step reads (every matrix once; the embedding row is negligible).
+    size_t weightBytesPerToken() const;
+
+private:
+    // fp32 copies of the small per-layer vectors, converted once. Absent tensors stay empty.
+    struct LayerVectors {
+        std::vector<float> attnNorm, attnNormBias; // (C)
+        std::vector<float> bq, bk, bv;             // (H*D), (Hkv*D), (Hkv*D)
+        std::vector<float> bo;                     // (C)
+        std::vector<float> ffnNorm, ffnNormBias;   // (C)
+        std::vector<float> bUp, bDown;             // (F), (C)
+    };
+    // Where one sequence of the batch sits among the flattened rows.
+    struct SeqRows {
+        int row0 = 0; // first row in the (N, ...) activations
+        int T = 0;    // new tokens
+        int pos0 = 0; // cached positions before them
+    };
+
+    void ensureActivations(int N);
+    void normRows(float* out, const float* x, const std::vector<float>& w, const std::vector<float>& b, int N);
+    void storeKv(int layer, std::span<const SequenceInput> batch, const std::vector<SeqRows>& rows);
+    // cpu_attention.cpp: m_att = softmax(q kᵀ / sqrt(D)) v for every sequence and head.
+    void attend(int layer, std::span<const SequenceInput> batch, const std::vector<SeqRows>& rows,
+                std::span<SequenceOutput> out, bool capture);
+    void attendDirect(int layer, std::span<const SequenceInput> batch, const std::vector<SeqRows>& rows,
+                      const std::vector<int>& seqs, std::span<SequenceOutput> out, bool capture);
+    void attendGemm(int layer, const SequenceInput& in, const SeqRows& rows, SequenceOutput& out, bool capture);
+
+    // One head of one layer in one block: (16, D) keys (kv = 0) or values (kv = 1).
+    float* kvHead(int block, int layer, int kv, int head) const
+    {
+        return m_kvBlocks[size_t(block)].get() + ((size_t(layer) * 2 + size_t(kv)) * m_cfg.kvHeads + size_t(head)) * m_headFloats;
+    }
+
+    std::shared_ptr<const Model> m_model;
+    ModelConfig m_cfg;
+    std::unique_ptr<ThreadPool> m_pool;
+    std::vector<LayerVectors> m_layers;              // (L)
+    std::vector<float> m_outputNorm, m_outputNormBias; // (C)
+    std::vector<float> m_invFreq;                    // (D/2) RoPE inverse frequencies, scaling applied
+
+    // KV storage: one allocation per block, each (L, 2, Hkv, 16, D) fp32, so that one head's
+    // 16 keys of a block are 16 x D contiguous floats (decode walks the block table head by head).
+    size_t m_headFloats = 0;                         // 16 * D
+    size_t m_blockFloats = 0;                        // L * 2 * Hkv * 16 * D
+    std::vector<std::unique_ptr<float[]>> m_kvBlocks; // (blocks)
+
+    // Activations, sized for the largest batch seen (N rows = all new tokens of the batch).
+    std::vector<float> m_x;    // (N, C) residual stream
+    std::vector<float> m_xb;   // (N, C) normed input / projection output
+    std::vector<float> m_q;    // (N, H*D)
+    std::vector<float> m_k;    // (N, Hkv*D)
+    std::vector<float> m_v;    // (N, Hkv*D)
+    std::vector<float> m_att;  // (N, H*D) attention output
+    std::vector<float> m_hb;   // (N, F) gate / activation
+    std::vector<float> m_hb2;  // (N, F) up
+    std::vector<float> m_logits; // (rows needing logits, V) when several sequences share one head matmul
+    std::vector<float> m_kvGather; // (2, Hkv, S, D) one sequence's keys and values, contiguous (prefill)
+};
+
+} // namespace logitscope

@@ -1,0 +1,67 @@
+// Model: an immutable loaded model — configuration, memory-mapped weights and tokenizer.
+// Opened from a GGUF file or a Hugging Face folder (config.json + safetensors). It computes nothing:
+// a Backend does the arithmetic, a Session holds the mutable state (KV cache, RNG, history).
+#pragma once
+
+#include "formats/tensor_view.h"
+#include "model/config.h"
+#include "tokenizer/tokenizer.h"
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace logitscope {
+
+class MappedFile;
+
+// Tensors of one transformer block. Absent tensors have data == nullptr.
+// Matrices are (out, in) row-major like torch.nn.Linear, whatever the file stored.
+struct LayerWeights {
+    TensorView attnNorm, attnNormBias;  // (C)
+    TensorView wq, wk, wv;              // (H*D, C), (Hkv*D, C), (Hkv*D, C)
+    TensorView bq, bk, bv;              // (H*D), (Hkv*D), (Hkv*D)   qwen2, gpt2
+    TensorView wo, bo;                  // (C, H*D), (C)
+    TensorView ffnNorm, ffnNormBias;    // (C)
+    TensorView wGate, wUp, wDown;       // (F, C), (F, C), (C, F)    gate absent for gpt2
+    TensorView bUp, bDown;              // (F), (C)                  gpt2
+};
+
+struct Weights {
+    TensorView tokenEmbedding;            // (V, C)
+    TensorView positionEmbedding;         // (n_ctx, C)  gpt2
+    TensorView outputNorm, outputNormBias; // (C)
+    TensorView output;                    // (V, C); the token embedding when tied
+    std::vector<LayerWeights> layers;     // (L)
+};
+
+class Model {
+public:
+    // Opens a GGUF file, a Hugging Face folder, or a folder's config.json. Throws Error naming the
+    // file/field on anything wrong (missing file, bad shapes, unknown architecture, missing tokenizer).
+    static std::shared_ptr<const Model> load(const std::string& path);
+
+    const ModelConfig& config() const { return m_config; }
+    const Weights& weights() const { return m_weights; }
+    const Tokenizer& tokenizer() const { return *m_tokenizer; }
+
+    const std::string& path() const { return m_path; }
+    const std::string& format() const { return m_format; }     // "gguf" or "safetensors"
+    const std::string& name() const { return m_name; }
+    std::string dtypeSummary() const;                          // e.g. "F16" or "F16+F32"
+    int64_t parameterCount() const;
+    size_t weightBytes() const;                                // bytes of all weight tensors as stored
+
+private:
+    friend class ModelLoader; // model_loader.cpp fills these
+    friend class SyntheticModelBuilder; // synthetic_model.cpp: random-weight models for tests and benches
+    ModelConfig m_config;
+    Weights m_weights;
+    std::unique_ptr<Tokenizer> m_tokenizer;
+    std::string m_path, m_format, m_name;
+    std::vector<std::shared_ptr<const MappedFile>> m_files;    // keeps the mapped weights alive
+    std::vector<std::vector<uint8_t>> m_owned;                 // tensors the loader had to transform
+};
+
+} // namespace logitscope

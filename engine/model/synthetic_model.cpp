@@ -1,0 +1,200 @@
+// Random-weight models for tests and benchmarks: owned tensors in the dtype asked for.
+// Quantized matrices use the GGUF block layouts (Q8_0, Q4_0) so they exercise the same kernels.
+#include "model/synthetic_model.h"
+
+#include "common/error.h"
+#include "model/model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <string>
+
+namespace logitscope {
+
+namespace {
+
+// xorshift64*: fast and reproducible across platforms.
+struct Rng {
+    uint64_t s;
+    explicit Rng(uint64_t seed) : s(seed * 0x9E3779B97F4A7C15ull + 0x1234567ull) {}
+    uint64_t next()
+    {
+        s ^= s >> 12;
+        s ^= s << 25;
+        s ^= s >> 27;
+        return s * 2685821657736338717ull;
+    }
+    float uniform() { return float(next() >> 40) / float(1ull << 24) * 2.0f - 1.0f; } // [-1, 1)
+};
+
+void encode(DType type, const float* src, uint8_t* dst, int64_t n)
+{
+    switch (type) {
+    case DType::F32:
+        std::memcpy(dst, src, size_t(n) * 4);
+        return;
+    case DType::F16:
+        for (int64_t i = 0; i < n; ++i) {
+            const uint16_t h = fp32ToFp16(src[i]);
+            std::memcpy(dst + 2 * i, &h, 2);
+        }
+        return;
+    case DType::BF16:
+        for (int64_t i = 0; i < n; ++i) {
+            const uint16_t h = fp32ToBf16(src[i]);
+            std::memcpy(dst + 2 * i, &h, 2);
+        }
+        return;
+    case DType::Q8_0:
+        for (int64_t b = 0; b < n / 32; ++b) {
+            const float* x = src + b * 32;
+            float amax = 0.0f;
+            for (int i = 0; i < 32; ++i)
+                amax = std::max(amax, std::fabs(x[i]));
+            const float d = amax / 127.0f;
+            const float id = d ? 1.0f / d : 0.0f;
+            uint8_t* blk = dst + b * 34;
+            const uint16_t dh = fp32ToFp16(d);
+            std::memcpy(blk, &dh, 2);
+            for (int i = 0; i < 32; ++i)
+                blk[2 + i] = uint8_t(int8_t(std::lround(x[i] * id)));
+        }
+        return;
+    case DType::Q4_0:
+        for (int64_t b = 0; b < n / 32; ++b) {
+            const float* x = src + b * 32;
+            float amax = 0.0f, maxv = 0.0f;
+            for (int i = 0; i < 32; ++i)
+                if (std::fabs(x[i]) > amax) {
+                    amax = std::fabs(x[i]);
+                    maxv = x[i];
+                }
+            const float d = maxv / -8.0f;
+            const float id = d ? 1.0f / d : 0.0f;
+            uint8_t* blk = dst + b * 18;
+            const uint16_t dh = fp32ToFp16(d);
+            std::memcpy(blk, &dh, 2);
+            for (int i = 0; i < 16; ++i) {
+                const int q0 = std::min(15, int(x[i] * id + 8.5f));
+                const int q1 = std::min(15, int(x[i + 16] * id + 8.5f));
+                blk[2 + i] = uint8_t(q0 | (q1 << 4));
+            }
+        }
+        return;
+    default:
+        throw Error(std::string("synthetic model: cannot encode ") + dtypeName(type));
+    }
+}
+
+class TensorMaker {
+public:
+    TensorMaker(std::vector<std::vector<uint8_t>>& owned, uint64_t seed) : m_owned(owned), m_rng(seed) {}
+
+    // Uniform values in [center - amp, center + amp).
+    TensorView make(const std::string& name, std::vector<int64_t> shape, DType type, float amp, float center = 0.0f)
+    {
+        TensorView t;
+        t.name = name;
+        t.type = type;
+        t.shape = std::move(shape);
+        if (t.cols() % dtypeBlockSize(type) != 0)
+            throw Error("synthetic model: " + name + " has " + std::to_string(t.cols()) + " columns, not a multiple of " +
+                        dtypeName(type) + "'s block of " + std::to_string(dtypeBlockSize(type)));
+        const int64_t n = t.elements();
+        std::vector<float> values(static_cast<size_t>(n));
+        for (float& v : values)
+            v = center + amp * m_rng.uniform();
+        m_owned.emplace_back(dtypeBytes(type, n));
+        encode(type, values.data(), m_owned.back().data(), n);
+        t.data = m_owned.back().data();
+        t.nbytes = m_owned.back().size();
+        return t;
+    }
+
+    TensorView matrix(const std::string& name, int64_t out, int64_t in, DType type)
+    {
+        return make(name, {out, in}, type, std::sqrt(3.0f / float(in)));
+    }
+
+private:
+    std::vector<std::vector<uint8_t>>& m_owned;
+    Rng m_rng;
+};
+
+} // namespace
+
+ModelConfig syntheticConfig(Architecture arch, int vocab, int hidden, int layers, int heads, int kvHeads, int ffn,
+                            int contextLength, bool tied)
+{
+    ModelConfig c;
+    c.arch = arch;
+    c.vocabSize = vocab;
+    c.hidden = hidden;
+    c.layers = layers;
+    c.heads = heads;
+    c.kvHeads = kvHeads;
+    c.headDim = hidden / heads;
+    c.ffn = ffn;
+    c.contextLength = contextLength;
+    c.normEps = 1e-5f;
+    c.ropeTheta = 10000.0f;
+    c.ropeDims = c.headDim;
+    c.ropeLayout = RopeLayout::RotateHalf;
+    c.tiedEmbeddings = tied || arch == Architecture::Gpt2;
+    c.qkvBias = arch != Architecture::Llama;
+    return c;
+}
+
+std::shared_ptr<const Model> SyntheticModelBuilder::build(const ModelConfig& config, DType matrixType, uint64_t seed)
+{
+    auto model = std::make_shared<Model>();
+    model->m_config = config;
+    model->m_format = "synthetic";
+    model->m_name = std::string("synthetic-") + architectureName(config.arch);
+    model->m_path = model->m_name;
+    model->m_owned.reserve(size_t(config.layers) * 20 + 8);
+
+    const ModelConfig& c = config;
+    const bool gpt2 = c.arch == Architecture::Gpt2;
+    TensorMaker mk(model->m_owned, seed);
+    Weights& w = model->m_weights;
+    const DType f32 = DType::F32;
+    w.tokenEmbedding = mk.make("token_embd", {c.vocabSize, c.hidden}, matrixType, 1.0f);
+    if (gpt2)
+        w.positionEmbedding = mk.make("position_embd", {c.contextLength, c.hidden}, matrixType, 0.5f);
+    for (int l = 0; l < c.layers; ++l) {
+        const std::string p = "blk." + std::to_string(l) + ".";
+        LayerWeights lw;
+        lw.attnNorm = mk.make(p + "attn_norm", {c.hidden}, f32, 0.2f, 1.0f);
+        lw.wq = mk.matrix(p + "attn_q", c.qDim(), c.hidden, matrixType);
+        lw.wk = mk.matrix(p + "attn_k", c.kvDim(), c.hidden, matrixType);
+        lw.wv = mk.matrix(p + "attn_v", c.kvDim(), c.hidden, matrixType);
+        lw.wo = mk.matrix(p + "attn_output", c.hidden, c.qDim(), matrixType);
+        lw.ffnNorm = mk.make(p + "ffn_norm", {c.hidden}, f32, 0.2f, 1.0f);
+        if (!gpt2)
+            lw.wGate = mk.matrix(p + "ffn_gate", c.ffn, c.hidden, matrixType);
+        lw.wUp = mk.matrix(p + "ffn_up", c.ffn, c.hidden, matrixType);
+        lw.wDown = mk.matrix(p + "ffn_down", c.hidden, c.ffn, matrixType);
+        if (c.qkvBias || gpt2) {
+            lw.bq = mk.make(p + "attn_q.bias", {c.qDim()}, f32, 0.1f);
+            lw.bk = mk.make(p + "attn_k.bias", {c.kvDim()}, f32, 0.1f);
+            lw.bv = mk.make(p + "attn_v.bias", {c.kvDim()}, f32, 0.1f);
+        }
+        if (gpt2) {
+            lw.attnNormBias = mk.make(p + "attn_norm.bias", {c.hidden}, f32, 0.1f);
+            lw.ffnNormBias = mk.make(p + "ffn_norm.bias", {c.hidden}, f32, 0.1f);
+            lw.bo = mk.make(p + "attn_output.bias", {c.hidden}, f32, 0.1f);
+            lw.bUp = mk.make(p + "ffn_up.bias", {c.ffn}, f32, 0.1f);
+            lw.bDown = mk.make(p + "ffn_down.bias", {c.hidden}, f32, 0.1f);
+        }
+        w.layers.push_back(std::move(lw));
+    }
+    w.outputNorm = mk.make("output_norm", {c.hidden}, f32, 0.2f, 1.0f);
+    if (gpt2)
+        w.outputNormBias = mk.make("output_norm.bias", {c.hidden}, f32, 0.1f);
+    w.output = c.tiedEmbeddings ? w.tokenEmbedding : mk.matrix("output", c.vocabSize, c.hidden, matrixType);
+    return model;
+}
+
+} // namespace logitscope

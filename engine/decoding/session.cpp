@@ -371,10 +371,10 @@ std::vector<StepRecord> Session::advance(const std::vector<int>& ids, const std:
         } else if (fed.stopped) {
             rec.finish = FinishReason::Stop;
             rec.stopString = l.stop.stopString();
+        } else if (int(m_prompt.size()) + generatedCount >= context) {
+            rec.finish = FinishReason::Context; // the window is full, whatever max_new_tokens says
         } else if (generatedCount >= l.params.maxNewTokens) {
             rec.finish = FinishReason::Length;
-        } else if (int(m_prompt.size()) + generatedCount >= context) {
-            rec.finish = FinishReason::Context;
         }
         if (rec.finish != FinishReason::None && rec.finish != FinishReason::Stop)
             rec.text += l.stop.flush();

@@ -1,0 +1,190 @@
+// The same model in both formats computes the same function (generated llama/qwen2/gpt2 models,
+// written as GGUF and as a Hugging Face folder), and damaged copies of the reference model fail
+// with a message that names the file and the problem.
+#include "common/error.h"
+#include "decoding/session.h"
+#include "model/backend.h"
+#include "model/model.h"
+#include "model/model_writer.h"
+#include "shared_data.h"
+
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+using namespace logitscope;
+namespace fs = std::filesystem;
+
+namespace {
+
+QString errorOf(const std::function<void()>& f)
+{
+    try {
+        f();
+    } catch (const Error& e) {
+        return QString::fromStdString(e.what());
+    }
+    return QString();
+}
+
+struct Greedy {
+    std::vector<int32_t> ids;
+    std::vector<float> firstLogits;
+};
+
+Greedy greedy(const std::string& path, const std::vector<int32_t>& prompt, int steps)
+{
+    auto model = Model::load(path);
+    Session s(model, createBackend(model, "cpu", 2));
+    SamplingParams p;
+    p.greedy = true;
+    p.maxNewTokens = steps;
+    s.prefill(prompt, p);
+    Greedy g;
+    g.firstLogits = s.currentLogits(0);
+    // EOS may end a random model's text early: force-continue with the argmax to compare `steps` ids.
+    for (int i = 0; i < steps && !s.finished(0); ++i)
+        g.ids.push_back(s.step(0).chosen);
+    return g;
+}
+
+void copyFolder(const std::string& from, const std::string& to)
+{
+    fs::create_directories(to);
+    for (const auto& e : fs::directory_iterator(from)) {
+        fs::copy_file(e.path(), fs::path(to) / e.path().filename(), fs::copy_options::overwrite_existing);
+        fs::permissions(fs::path(to) / e.path().filename(), fs::perms::owner_read | fs::perms::owner_write);
+    }
+}
+
+} // namespace
+
+class TestModelFormats : public QObject {
+    Q_OBJECT
+
+private slots:
+    void bothFormatsAgree_data()
+    {
+        QTest::addColumn<QString>("arch");
+        QTest::addColumn<QString>("vocab");
+        QTest::newRow("llama") << "llama" << "tokenizer-vectors/ggml-vocab-llama-spm.gguf";
+        QTest::newRow("qwen2") << "qwen2" << "tokenizer-vectors/ggml-vocab-gpt-2.gguf";
+        QTest::newRow("gpt2") << "gpt2" << "tokenizer-vectors/ggml-vocab-gpt-2.gguf";
+    }
+
+    void bothFormatsAgree()
+    {
+        QFETCH(QString, arch);
+        QFETCH(QString, vocab);
+        REQUIRE_SHARED(vocab.toStdString());
+        QTemporaryDir dir;
+        MakeModelOptions o;
+        o.arch = arch == "llama" ? Architecture::Llama : arch == "qwen2" ? Architecture::Qwen2 : Architecture::Gpt2;
+        o.shape = "tiny";
+        o.vocab = test::sharedPath(vocab.toStdString());
+        o.dtype = DType::F32;
+        o.seed = 7;
+        o.format = ModelFormat::Gguf;
+        o.out = dir.filePath("m.gguf").toStdString();
+        makeModel(o);
+        o.format = ModelFormat::HuggingFace;
+        o.out = dir.filePath("hf").toStdString();
+        makeModel(o);
+
+        auto g = Model::load(dir.filePath("m.gguf").toStdString());
+        auto h = Model::load(dir.filePath("hf").toStdString());
+        QCOMPARE(architectureName(g->config().arch), architectureName(h->config().arch));
+        QCOMPARE(g->config().vocabSize, h->config().vocabSize);
+        QCOMPARE(g->parameterCount(), h->parameterCount());
+        // llama GGUF stores Q/K interleaved; the loader must undo it through the rope layout.
+        if (arch == "llama")
+            QVERIFY(g->config().ropeLayout == RopeLayout::Interleaved);
+
+        const std::vector<int32_t> prompt = {1, 17, 42, 99, 5, 64, 300, 12};
+        const Greedy a = greedy(dir.filePath("m.gguf").toStdString(), prompt, 12);
+        const Greedy b = greedy(dir.filePath("hf").toStdString(), prompt, 12);
+        QCOMPARE(a.ids, b.ids);
+        QCOMPARE(a.firstLogits.size(), b.firstLogits.size());
+        double maxDiff = 0;
+        for (size_t i = 0; i < a.firstLogits.size(); ++i)
+            maxDiff = std::max(maxDiff, double(std::fabs(a.firstLogits[i] - b.firstLogits[i])));
+        QVERIFY2(maxDiff < 1e-3, qPrintable(QString("max logit difference %1").arg(maxDiff)));
+    }
+
+    void truncatedReferenceFiles()
+    {
+        REQUIRE_SHARED("models/ref-llama-spm.gguf");
+        QTemporaryDir dir;
+        const std::string src = test::sharedPath("models/ref-llama-spm.gguf");
+        std::ifstream in(src, std::ios::binary);
+        const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+        // Cut inside the header, the vocabulary, the tensor infos and the data.
+        for (size_t cut : {size_t(10), size_t(500), size_t(40000), size_t(80000), bytes.size() / 2, bytes.size() - 1}) {
+            const std::string path = dir.filePath(QString("cut%1.gguf").arg(cut)).toStdString();
+            std::ofstream(path, std::ios::binary).write(bytes.data(), std::streamsize(cut));
+            const QString msg = errorOf([&] { Model::load(path); });
+            QVERIFY2(msg.startsWith(QString::fromStdString(path)), qPrintable(QString("cut %1: %2").arg(cut).arg(msg)));
+            QVERIFY2(msg.contains("truncated") || msg.contains("too small") || msg.contains("outside the file"),
+                     qPrintable(QString("cut %1: %2").arg(cut).arg(msg)));
+        }
+        // The safetensors form, truncated.
+        REQUIRE_SHARED("models/ref-llama-spm");
+        const std::string folder = dir.filePath("hf").toStdString();
+        copyFolder(test::sharedPath("models/ref-llama-spm"), folder);
+        fs::resize_file(folder + "/model.safetensors", fs::file_size(folder + "/model.safetensors") - 1000);
+        const QString msg = errorOf([&] { Model::load(folder); });
+        QVERIFY2(msg.contains("model.safetensors: invalid safetensors") && msg.contains("the file may be truncated"), qPrintable(msg));
+    }
+
+    void shapesDisagreeWithConfig()
+    {
+        REQUIRE_SHARED("models/ref-llama-spm");
+        QTemporaryDir dir;
+        const std::string folder = dir.filePath("hf").toStdString();
+        copyFolder(test::sharedPath("models/ref-llama-spm"), folder);
+        std::ifstream in(folder + "/config.json");
+        std::string cfg((std::istreambuf_iterator<char>(in)), {});
+        in.close();
+        const auto at = cfg.find("\"intermediate_size\": 688");
+        QVERIFY(at != std::string::npos);
+        cfg.replace(at, 24, "\"intermediate_size\": 700");
+        std::ofstream(folder + "/config.json", std::ios::trunc) << cfg;
+        QCOMPARE(errorOf([&] { Model::load(folder); }),
+                 QString::fromStdString(folder + "/model.safetensors: tensor 'model.layers.0.mlp.gate_proj.weight' has shape (688, 256) "
+                                                 "but the config (llama, hidden 256, heads 8/4) needs (700, 256)"));
+    }
+
+    void missingTokenizer()
+    {
+        REQUIRE_SHARED("models/ref-llama-spm");
+        QTemporaryDir dir;
+        const std::string folder = dir.filePath("hf").toStdString();
+        copyFolder(test::sharedPath("models/ref-llama-spm"), folder);
+        fs::remove(folder + "/tokenizer.model");
+        const QString msg = errorOf([&] { Model::load(folder); });
+        QVERIFY2(msg.startsWith(QString::fromStdString(folder)) && msg.contains("tokenizer"), qPrintable(msg));
+    }
+
+    void promptLongerThanContext()
+    {
+        REQUIRE_SHARED("models/ref-llama-spm.gguf");
+        auto model = Model::load(test::sharedPath("models/ref-llama-spm.gguf"));
+        Session s(model, createBackend(model, "cpu", 1));
+        std::vector<int32_t> prompt(600, 300);
+        QCOMPARE(errorOf([&] { s.prefill(prompt, SamplingParams{}); }),
+                 QString("prompt: 600 tokens do not fit the context length of 512 (at least one position must stay free to generate)"));
+        QVERIFY(!s.hasPrompt());
+        // The session stays usable.
+        SamplingParams p;
+        p.greedy = true;
+        p.maxNewTokens = 2;
+        s.prefill({1, 338}, p);
+        QVERIFY(s.step(0).chosen >= 0);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestModelFormats)
+#include "tst_model_formats.moc"

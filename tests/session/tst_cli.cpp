@@ -1,0 +1,176 @@
+// logitscope-cli end to end: JSON outputs against the reference (ids, raw log-probs, attention),
+// and bad input — a missing or damaged file, an unknown option, an invalid setting, a prompt longer
+// than the context — exits with code 2 and one message that names the file or option.
+#include "reference_json.h"
+
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+namespace {
+
+struct Result {
+    int code = -1;
+    QString out, err;
+};
+
+Result cli(const QStringList& args)
+{
+    QProcess p;
+    p.start(LOGITSCOPE_CLI, args);
+    if (!p.waitForFinished(120000)) {
+        p.kill();
+        return {};
+    }
+    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, QString::fromUtf8(p.readAllStandardOutput()),
+            QString::fromUtf8(p.readAllStandardError())};
+}
+
+const nlohmann::json& reference() { return logitscope::test::llamaReference(); }
+
+} // namespace
+
+class TestCli : public QObject {
+    Q_OBJECT
+
+private slots:
+    void generateMatchesReference_data()
+    {
+        QTest::addColumn<QString>("model");
+        QTest::newRow("safetensors") << "models/ref-llama-spm";
+        QTest::newRow("gguf") << "models/ref-llama-spm.gguf";
+    }
+
+    void generateMatchesReference()
+    {
+        QFETCH(QString, model);
+        REQUIRE_SHARED("reference/ref-llama-spm.hf.json");
+        REQUIRE_SHARED(model.toStdString());
+        const auto ref = reference()["per_prompt"][0];
+        const Result r = cli({"generate", "--model", QString::fromStdString(logitscope::test::sharedPath(model.toStdString())),
+                              "--prompt", "The capital of France is", "--greedy", "--max-new-tokens", "32",
+                              "--top-logprobs", "10", "--attention", "--json"});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        const auto j = nlohmann::json::parse(r.out.toStdString());
+        QCOMPARE(j["prompt_ids"], ref["prompt_ids"]);
+        QVERIFY(j["prompt_logprobs"][0].is_null());
+        for (size_t t = 1; t < j["prompt_logprobs"].size(); ++t)
+            QVERIFY(std::fabs(j["prompt_logprobs"][t].get<double>() - ref["prompt_logprobs"][t - 1].get<double>()) < 2e-3);
+        const auto& steps = j["steps"];
+        QVERIFY(steps.size() > 5);
+        for (size_t i = 0; i < steps.size(); ++i) {
+            QCOMPARE(steps[i]["id"], ref["greedy"][i]["id"]);
+            for (size_t k = 0; k < 10; ++k) {
+                QCOMPARE(steps[i]["top"][k]["id"], ref["greedy"][i]["top10"][k][0]);
+                QVERIFY(std::fabs(steps[i]["top"][k]["logprob"].get<double>() - ref["greedy"][i]["top10"][k][1].get<double>()) < 2e-3);
+            }
+        }
+        QCOMPARE(j["finish_reason"].get<std::string>(), std::string("eos"));
+        QVERIFY(QString::fromStdString(ref["greedy_text"].get<std::string>()).startsWith(QString::fromStdString(j["text"].get<std::string>()).trimmed()));
+        // attention [layer][head][query][key] within 1e-4
+        const auto& att = j["attention"];
+        const auto& want = ref["attentions"];
+        QCOMPARE(att.size(), want.size());
+        double worst = 0;
+        for (size_t l = 0; l < want.size(); ++l)
+            for (size_t h = 0; h < want[l].size(); ++h)
+                for (size_t q = 0; q < want[l][h].size(); ++q)
+                    for (size_t k = 0; k < want[l][h][q].size(); ++k)
+                        worst = std::max(worst, std::fabs(att[l][h][q][k].get<double>() - want[l][h][q][k].get<double>()));
+        QVERIFY2(worst < 1e-4, qPrintable(QString("attention error %1").arg(worst)));
+        for (const char* key : {"ttft_ms", "tpot_ms", "prefill_tok_s", "decode_tok_s", "kv_bytes", "kv_bytes_per_token", "peak_rss_bytes"})
+            QVERIFY2(j["metrics"].contains(key), key);
+        QCOMPARE(j["metrics"]["kv_bytes_per_token"].get<int>(), 2 * 6 * 4 * 32 * 4);
+    }
+
+    void tokenizeAndInfo()
+    {
+        REQUIRE_SHARED("models/ref-llama-spm.gguf");
+        const QString model = QString::fromStdString(logitscope::test::sharedPath("models/ref-llama-spm.gguf"));
+        Result r = cli({"tokenize", "--model", model, "--text", "The capital of France is", "--json"});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        auto j = nlohmann::json::parse(r.out.toStdString());
+        QCOMPARE(j["ids"].get<std::vector<int>>(), (std::vector<int>{1, 338, 1403, 1423, 278, 1052, 541, 329}));
+        QCOMPARE(j["pieces"].size(), j["ids"].size());
+        QCOMPARE(j["bytes"][1].get<std::string>().substr(0, 4), std::string("0x20"));
+        r = cli({"tokenize", "--model", model, "--text", "The capital", "--no-special", "--json"});
+        j = nlohmann::json::parse(r.out.toStdString());
+        QCOMPARE(j["ids"][0].get<int>(), 338);
+        r = cli({"info", "--model", model, "--json"});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        j = nlohmann::json::parse(r.out.toStdString());
+        QCOMPARE(j["architecture"].get<std::string>(), std::string("llama"));
+        QCOMPARE(j["layers"].get<int>(), 6);
+        QCOMPARE(j["kv_heads"].get<int>(), 4);
+        QCOMPARE(j["context_length"].get<int>(), 512);
+        QCOMPARE(j["kv_bytes_per_token"]["fp16"].get<int>(), 2 * 6 * 4 * 32 * 2);
+    }
+
+    void beamsAndTrace()
+    {
+        REQUIRE_SHARED("models/ref-llama-spm");
+        QTemporaryDir dir;
+        const auto ref = reference()["per_prompt"][1]["beam"][0];
+        const QString trace = dir.filePath("trace.json");
+        const Result r = cli({"generate", "--model", QString::fromStdString(logitscope::test::sharedPath("models/ref-llama-spm")),
+                              "--prompt", "Once upon a time", "--beams", QString::number(ref["num_beams"].get<int>()),
+                              "--num-return", QString::number(ref["num_beams"].get<int>()), "--length-penalty",
+                              QString::number(ref["length_penalty"].get<double>()), "--early-stopping",
+                              QString::fromStdString(ref["early_stopping"].is_boolean() ? (ref["early_stopping"].get<bool>() ? "true" : "false") : "never"),
+                              "--max-new-tokens", QString::number(ref["max_new_tokens"].get<int>()), "--trace", trace, "--json"});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        const auto j = nlohmann::json::parse(r.out.toStdString());
+        QCOMPARE(j["beams"].size(), ref["sequences"].size());
+        for (size_t k = 0; k < ref["sequences"].size(); ++k) {
+            QCOMPARE(j["beams"][k]["ids"], ref["sequences"][k]);
+            QVERIFY(std::fabs(j["beams"][k]["score"].get<double>() - ref["scores"][k].get<double>()) < 1e-3);
+        }
+        QVERIFY(j["tree"]["nodes"].size() > ref["sequences"].size());
+        std::ifstream in(trace.toStdString());
+        const auto t = nlohmann::json::parse(in);
+        QVERIFY(t.contains("tree"));
+        QCOMPARE(t["settings"]["num_beams"], ref["num_beams"]);
+    }
+
+    void badInput_data()
+    {
+        QTest::addColumn<QStringList>("args");
+        QTest::addColumn<QString>("expected");
+        const QString model = QString::fromStdString(logitscope::test::sharedPath("models/ref-llama-spm.gguf"));
+        QTest::newRow("missing file") << QStringList{"info", "--model", "/nonexistent/model.gguf"}
+                                      << "logitscope-cli info: /nonexistent/model.gguf: no such file or folder";
+        QTest::newRow("not gguf") << QStringList{"info", "--model", QString::fromStdString(logitscope::test::sharedPath("README.md"))}
+                                  << "not a GGUF file (bad magic)";
+        QTest::newRow("unknown option") << QStringList{"info", "--model", model, "--colour", "red"} << "--colour: unknown option";
+        QTest::newRow("missing model") << QStringList{"generate", "--prompt", "x"} << "--model: required";
+        QTest::newRow("bad number") << QStringList{"generate", "--model", model, "--prompt", "x", "--temperature", "hot"}
+                                    << "--temperature: expected a number, got 'hot'";
+        QTest::newRow("negative temperature") << QStringList{"generate", "--model", model, "--prompt", "x", "--temperature", "-1"}
+                                              << "temperature";
+        QTest::newRow("top-p out of range") << QStringList{"generate", "--model", model, "--prompt", "x", "--top-p", "1.5"} << "top_p";
+        QTest::newRow("top-k negative") << QStringList{"generate", "--model", model, "--prompt", "x", "--top-k", "-3"} << "top_k";
+        QTest::newRow("too many beams") << QStringList{"generate", "--model", model, "--prompt", "x", "--beams", "65"} << "num_beams";
+        QTest::newRow("max tokens past context") << QStringList{"generate", "--model", model, "--prompt", "x", "--max-new-tokens", "600"}
+                                                 << "max_new_tokens";
+        QTest::newRow("prompt too long") << QStringList{"generate", "--model", model, "--prompt", QString("word ").repeated(600)}
+                                         << "do not fit the context length of 512";
+        QTest::newRow("unknown command") << QStringList{"frobnicate"} << "unknown command 'frobnicate'";
+    }
+
+    void badInput()
+    {
+        QFETCH(QStringList, args);
+        QFETCH(QString, expected);
+        REQUIRE_SHARED("models/ref-llama-spm.gguf");
+        const Result r = cli(args);
+        QCOMPARE(r.code, 2);
+        QVERIFY2(r.err.contains(expected), qPrintable(r.err));
+        QVERIFY(r.out.isEmpty());
+    }
+};
+
+QTEST_GUILESS_MAIN(TestCli)
+#include "tst_cli.moc"

@@ -45,12 +45,8 @@ StreamingDetokenizer::Step StreamingDetokenizer::push(int32_t id)
 
 std::string StreamingDetokenizer::flush()
 {
-    std::string out;
-    for (size_t i = 0; i < m_pending.size(); ++i)
-        out += kReplacement;
     // An unfinished character is one replacement character, not one per byte.
-    if (!m_pending.empty())
-        out = kReplacement;
+    std::string out = m_pending.empty() ? std::string() : std::string(kReplacement);
     m_pending.clear();
     return out;
 }

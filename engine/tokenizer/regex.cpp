@@ -13,7 +13,7 @@ Regex::Regex(const std::string& pattern, bool literal, const std::string& what) 
 {
     int err = 0;
     PCRE2_SIZE offset = 0;
-    const uint32_t options = PCRE2_UTF | PCRE2_UCP | (literal ? PCRE2_LITERAL : 0);
+    const uint32_t options = literal ? PCRE2_UTF | PCRE2_LITERAL : PCRE2_UTF | PCRE2_UCP; // LITERAL refuses UCP
     pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(), options, &err,
         &offset, nullptr);
     if (!code) {

@@ -106,6 +106,10 @@ SentencePieceTokenizer::SentencePieceTokenizer(const std::string& model, const S
             m_byteIds[static_cast<unsigned char>(e.bytes[0])] = id;
     }
     m_spaceId = findToken(kSpace);
+    m_newlineSplits = !spec.removeExtraWhitespaces && !spec.hasCharsmap;
+    for (const SpmPiece& p : spec.pieces)
+        if (p.piece.find('\n') != std::string::npos)
+            m_newlineSplits = false;
 }
 
 SentencePieceTokenizer::~SentencePieceTokenizer() = default;
@@ -171,6 +175,23 @@ void SentencePieceTokenizer::encodeText(std::string_view text, bool dummyPrefix,
 }
 
 void SentencePieceTokenizer::encodeValid(std::string_view text, bool dummyPrefix, std::vector<int32_t>& out) const
+{
+    // SentencePiece's BPE slows down on long inputs; no merge can cross a newline when no piece holds one.
+    constexpr size_t kBlock = 2048;
+    if (m_newlineSplits && text.size() > 2 * kBlock) {
+        size_t start = 0;
+        while (start < text.size()) {
+            size_t cut = text.size() - start > 2 * kBlock ? text.find('\n', start + kBlock) : std::string_view::npos;
+            cut = cut == std::string_view::npos ? text.size() : cut + 1;
+            encodeBlock(text.substr(start, cut - start), dummyPrefix && start == 0, out);
+            start = cut;
+        }
+        return;
+    }
+    encodeBlock(text, dummyPrefix, out);
+}
+
+void SentencePieceTokenizer::encodeBlock(std::string_view text, bool dummyPrefix, std::vector<int32_t>& out) const
 {
     const auto& sp = (dummyPrefix || !m_spInner) ? *m_sp : *m_spInner;
     std::vector<int> ids;

@@ -5,6 +5,8 @@
 #include "decoding/session.h"
 #include "model/backend.h"
 #include "model/model.h"
+#include "formats/safetensors_reader.h"
+#include "formats/safetensors_writer.h"
 #include "model/model_writer.h"
 #include "shared_data.h"
 
@@ -14,6 +16,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 using namespace logitscope;
 namespace fs = std::filesystem;
@@ -112,6 +115,41 @@ private slots:
         for (size_t i = 0; i < a.firstLogits.size(); ++i)
             maxDiff = std::max(maxDiff, double(std::fabs(a.firstLogits[i] - b.firstLogits[i])));
         QVERIFY2(maxDiff < 1e-3, qPrintable(QString("max logit difference %1").arg(maxDiff)));
+    }
+
+    void shardedFolder()
+    {
+        REQUIRE_SHARED("models/ref-llama-spm");
+        QTemporaryDir dir;
+        const std::string folder = dir.filePath("sharded").toStdString();
+        copyFolder(test::sharedPath("models/ref-llama-spm"), folder);
+        fs::remove(folder + "/model.safetensors");
+        // Split the reference weights over two shards listed in model.safetensors.index.json.
+        nlohmann::json index;
+        {
+            SafetensorsFile whole(test::sharedPath("models/ref-llama-spm/model.safetensors"));
+            SafetensorsWriter a, b;
+            for (size_t i = 0; i < whole.tensors().size(); ++i) {
+                const TensorView& t = whole.tensors()[i];
+                const auto* p = static_cast<const uint8_t*>(t.data);
+                const bool first = i % 2 == 0;
+                (first ? a : b).addTensor(t.name, t.type, t.shape, std::vector<uint8_t>(p, p + t.nbytes));
+                index["weight_map"][t.name] = first ? "model-00001-of-00002.safetensors" : "model-00002-of-00002.safetensors";
+            }
+            a.write(folder + "/model-00001-of-00002.safetensors");
+            b.write(folder + "/model-00002-of-00002.safetensors");
+        }
+        std::ofstream(folder + "/model.safetensors.index.json") << index.dump();
+        const std::vector<int32_t> prompt = {1, 338, 1403, 1423, 278, 1052, 541, 329};
+        const Greedy sharded = greedy(folder, prompt, 8);
+        const Greedy single = greedy(test::sharedPath("models/ref-llama-spm"), prompt, 8);
+        QCOMPARE(sharded.ids, single.ids);
+        QCOMPARE(sharded.firstLogits, single.firstLogits);
+        // An index that points outside the folder is refused.
+        index["weight_map"]["model.norm.weight"] = "../elsewhere.safetensors";
+        std::ofstream(folder + "/model.safetensors.index.json", std::ios::trunc) << index.dump();
+        QCOMPARE(errorOf([&] { Model::load(folder); }),
+                 QString::fromStdString(folder + "/model.safetensors.index.json: weight_map['model.norm.weight'] names a file outside the folder: ../elsewhere.safetensors"));
     }
 
     void truncatedReferenceFiles()

@@ -15,6 +15,11 @@
 #include <cstring>
 #include <vector>
 
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define LOGITSCOPE_AVX2_ATTENTION 1
+#endif
+
 namespace logitscope {
 
 namespace {
@@ -22,6 +27,64 @@ constexpr int kDirectMaxT = 4;   // up to this many new tokens: direct block wal
 constexpr int kQueryChunk = 32;  // query rows per prefill attention task
 
 // Runs fn(task, thread) for every task, on the pool when the work (multiply-adds) is worth it.
+#ifdef LOGITSCOPE_AVX2_ATTENTION
+// Eight dot products q·k[j] (j < 8, rows of length D, D a multiple of 8) as one vector of sums.
+inline __m256 dot8(const float* q, const float* k, int D)
+{
+    __m256 acc[8];
+    for (int j = 0; j < 8; ++j)
+        acc[j] = _mm256_setzero_ps();
+    for (int i = 0; i < D; i += 8) {
+        const __m256 qv = _mm256_loadu_ps(q + i);
+        for (int j = 0; j < 8; ++j)
+            acc[j] = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k + size_t(j) * D + i), acc[j]);
+    }
+    // Transpose-reduce: lane j of the result is the sum of acc[j].
+    const __m256 s01 = _mm256_hadd_ps(acc[0], acc[1]), s23 = _mm256_hadd_ps(acc[2], acc[3]);
+    const __m256 s45 = _mm256_hadd_ps(acc[4], acc[5]), s67 = _mm256_hadd_ps(acc[6], acc[7]);
+    const __m256 s0123 = _mm256_hadd_ps(s01, s23), s4567 = _mm256_hadd_ps(s45, s67);
+    const __m256 lo = _mm256_permute2f128_ps(s0123, s4567, 0x20), hi = _mm256_permute2f128_ps(s0123, s4567, 0x31);
+    return _mm256_add_ps(lo, hi);
+}
+#endif
+
+// scores[j] = q·k[j] * scale for n keys (rows of length D).
+inline void blockScores(float* scores, const float* q, const float* k, int n, int D, float scale)
+{
+    int j = 0;
+#ifdef LOGITSCOPE_AVX2_ATTENTION
+    if (D % 8 == 0)
+        for (; j + 8 <= n; j += 8)
+            _mm256_storeu_ps(scores + j, _mm256_mul_ps(dot8(q, k + size_t(j) * D, D), _mm256_set1_ps(scale)));
+#endif
+    for (; j < n; ++j)
+        scores[j] = ops::dot(q, k + size_t(j) * D, D) * scale;
+}
+
+// o += sum_j p[j] v[j] for n value rows of length D; o (D <= 128) stays in registers.
+inline void blockWeightedSum(float* o, const float* p, const float* v, int n, int D)
+{
+#ifdef LOGITSCOPE_AVX2_ATTENTION
+    if (D % 8 == 0 && D <= 128) {
+        __m256 acc[16];
+        const int nv = D / 8;
+        for (int i = 0; i < nv; ++i)
+            acc[i] = _mm256_loadu_ps(o + 8 * i);
+        for (int j = 0; j < n; ++j) {
+            const __m256 pj = _mm256_set1_ps(p[j]);
+            const float* vj = v + size_t(j) * D;
+            for (int i = 0; i < nv; ++i)
+                acc[i] = _mm256_fmadd_ps(pj, _mm256_loadu_ps(vj + 8 * i), acc[i]);
+        }
+        for (int i = 0; i < nv; ++i)
+            _mm256_storeu_ps(o + 8 * i, acc[i]);
+        return;
+    }
+#endif
+    for (int j = 0; j < n; ++j)
+        ops::axpy(o, p[j], v + size_t(j) * D, D);
+}
+
 template <class F>
 void forTasks(ThreadPool& pool, int tasks, double work, F&& fn)
 {
@@ -73,22 +136,15 @@ void CpuBackend::attendDirect(int layer, std::span<const SequenceInput> batch, c
             scores.resize(size_t(S));
             const float* q = &m_q[size_t(sr.row0 + t) * qDim + size_t(h) * D];
             // scores = q Kᵀ / sqrt(D)
-            for (int b = 0; b * B < S; ++b) {
-                const float* k = kvHead(table[size_t(b)], layer, 0, kvh);
-                const int n = std::min(B, S - b * B);
-                for (int j = 0; j < n; ++j)
-                    scores[size_t(b * B + j)] = ops::dot(q, k + size_t(j) * D, D) * scale;
-            }
+            for (int b = 0; b * B < S; ++b)
+                blockScores(&scores[size_t(b * B)], q, kvHead(table[size_t(b)], layer, 0, kvh), std::min(B, S - b * B), D,
+                            scale);
             ops::softmax(scores.data(), S);
             // att = scores V
             float* o = &m_att[size_t(sr.row0 + t) * qDim + size_t(h) * D];
             std::fill(o, o + D, 0.0f);
-            for (int b = 0; b * B < S; ++b) {
-                const float* v = kvHead(table[size_t(b)], layer, 1, kvh);
-                const int n = std::min(B, S - b * B);
-                for (int j = 0; j < n; ++j)
-                    ops::axpy(o, scores[size_t(b * B + j)], v + size_t(j) * D, D);
-            }
+            for (int b = 0; b * B < S; ++b)
+                blockWeightedSum(o, &scores[size_t(b * B)], kvHead(table[size_t(b)], layer, 1, kvh), std::min(B, S - b * B), D);
             if (capture) {
                 const int Sall = sr.pos0 + sr.T;
                 float* a = out[size_t(i)].attention.data() +

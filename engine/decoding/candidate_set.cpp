@@ -1,5 +1,6 @@
-// CandidateSet (see candidate_set.h). The full-vocabulary loops (statistics, probabilities, top-n)
-// are written in blocks of 8 independent lanes so the compiler vectorizes them without fast-math.
+// CandidateSet (see candidate_set.h). The full-vocabulary loops (max, softmax statistics, probabilities,
+// top-n scans) work on 8-lane vectors (fast_exp.h) so they vectorize without fast-math; selections use a
+// small heap or nth_element, never a full sort of the vocabulary.
 #include "decoding/candidate_set.h"
 
 #include "decoding/fast_exp.h"
@@ -13,11 +14,27 @@ namespace {
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
-bool better(const Candidate& a, const Candidate& b)
+// Logit descending, then id ascending (a functor so the sorts inline it).
+struct Better {
+    bool operator()(const Candidate& a, const Candidate& b) const
+    {
+        return a.logit != b.logit ? a.logit > b.logit : a.id < b.id;
+    }
+};
+constexpr Better better{};
+
+// The logits of 8 consecutive candidates as one vector.
+inline Float8 load8(const Candidate* c)
 {
-    if (a.logit != b.logit)
-        return a.logit > b.logit;
-    return a.id < b.id;
+    return Float8{c[0].logit, c[1].logit, c[2].logit, c[3].logit, c[4].logit, c[5].logit, c[6].logit, c[7].logit};
+}
+
+inline double laneSum(Float8 v)
+{
+    double s = 0;
+    for (int k = 0; k < 8; ++k)
+        s += double(v[k]);
+    return s;
 }
 
 } // namespace
@@ -158,14 +175,70 @@ void CandidateSet::sortTop(int n)
     n = std::min(n, m_live);
     if (n <= m_sorted)
         return;
-    auto first = m_items.begin() + m_sorted;
-    auto mid = m_items.begin() + n;
-    auto last = m_items.begin() + m_live;
-    if (mid < last)
-        std::nth_element(first, mid, last, better);
-    std::sort(first, mid, better);
+    const int need = n - m_sorted;
+    if (int64_t(need) * 16 <= int64_t(m_live - m_sorted))
+        selectTop(m_sorted, need); // a few out of many: one vectorised scan with a small heap
+    else {
+        auto first = m_items.begin() + m_sorted;
+        auto mid = m_items.begin() + n;
+        auto last = m_items.begin() + m_live;
+        if (mid < last)
+            std::nth_element(first, mid, last, better);
+        std::sort(first, mid, better);
+    }
     m_sorted = n;
     invalidateOrder();
+}
+
+void CandidateSet::selectTop(int from, int need)
+{
+    // Indices (into m_items) of the best `need` candidates of [from, m_live), as a heap whose front is
+    // the worst of them; blocks of 8 that cannot beat it are skipped with one vector compare.
+    const Candidate* items = m_items.data();
+    auto worseFirst = [items](int32_t a, int32_t b) { return better(items[a], items[b]); };
+    std::vector<int32_t>& heap = m_heap;
+    heap.clear();
+    int i = from;
+    for (; i < m_live && int(heap.size()) < need; ++i)
+        heap.push_back(i);
+    std::make_heap(heap.begin(), heap.end(), worseFirst);
+    auto offer = [&](int32_t idx) {
+        if (better(items[idx], items[heap.front()])) {
+            std::pop_heap(heap.begin(), heap.end(), worseFirst);
+            heap.back() = idx;
+            std::push_heap(heap.begin(), heap.end(), worseFirst);
+        }
+    };
+    for (; i + 8 <= m_live; i += 8) {
+        const Int8 above = load8(items + i) >= (Float8{} + items[heap.front()].logit);
+        bool any = false;
+        for (int k = 0; k < 8; ++k)
+            any = any || above[k] != 0;
+        if (!any)
+            continue;
+        for (int k = 0; k < 8; ++k)
+            offer(i + k);
+    }
+    for (; i < m_live; ++i)
+        offer(i);
+
+    // Move them to [from, from + need) in order; whatever sat there takes their old places.
+    std::sort(heap.begin(), heap.end());
+    m_scratch.clear();
+    for (int32_t idx : heap)
+        m_scratch.push_back(m_items[size_t(idx)]);
+    const int end = from + need;
+    size_t out = size_t(std::lower_bound(heap.begin(), heap.end(), end) - heap.begin()); // first index outside
+    size_t in = 0;
+    for (int pos = from; pos < end; ++pos) {
+        if (in < heap.size() && heap[in] == pos) {
+            ++in;
+            continue;
+        }
+        m_items[size_t(heap[out++])] = m_items[size_t(pos)]; // an unselected candidate moves out
+    }
+    std::sort(m_scratch.begin(), m_scratch.end(), better);
+    std::copy(m_scratch.begin(), m_scratch.end(), m_items.begin() + from);
 }
 
 void CandidateSet::markReordered(int sortedCount)
@@ -203,16 +276,15 @@ float CandidateSet::maxLogit()
         return m_items[0].logit;
     const Candidate* items = m_items.data();
     const int n = m_live;
-    float lane[8];
-    for (float& v : lane)
-        v = kNegInf;
+    Float8 lane = Float8{} + kNegInf;
     int i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int k = 0; k < 8; ++k)
-            lane[k] = items[i + k].logit > lane[k] ? items[i + k].logit : lane[k];
+    for (; i + 8 <= n; i += 8) {
+        const Float8 x = load8(items + i);
+        lane = x > lane ? x : lane;
+    }
     float m = kNegInf;
-    for (float v : lane)
-        m = v > m ? v : m;
+    for (int k = 0; k < 8; ++k)
+        m = lane[k] > m ? lane[k] : m;
     for (; i < n; ++i)
         m = items[i].logit > m ? items[i].logit : m;
     return m;
@@ -225,20 +297,20 @@ const SoftmaxStats& CandidateSet::stats()
     const float ref = maxLogit();
     const Candidate* items = m_items.data();
     const int n = m_live;
-    double zLane[8] = {}, aLane[8] = {};
-    int i = 0;
-    for (; i + 8 <= n; i += 8) {
-        for (int k = 0; k < 8; ++k) {
-            const float d = items[i + k].logit - ref;
-            const float w = fastExp(d);
-            zLane[k] += double(w);
-            aLane[k] += w > 0.0f ? double(w * d) : 0.0;
-        }
-    }
+    // 8 float lanes, flushed into doubles every 256 candidates so long sums keep their precision.
     double z = 0, a = 0;
-    for (int k = 0; k < 8; ++k) {
-        z += zLane[k];
-        a += aLane[k];
+    int i = 0;
+    while (i + 8 <= n) {
+        Float8 zv{}, av{};
+        const int blockEnd = std::min(n - 7, i + 256);
+        for (; i < blockEnd; i += 8) {
+            const Float8 d = load8(items + i) - ref;
+            const Float8 w = fastExp8(d);
+            zv += w;
+            av += w > 0.0f ? w * d : Float8{};
+        }
+        z += laneSum(zv);
+        a += laneSum(av);
     }
     for (; i < n; ++i) {
         const float d = items[i].logit - ref;
@@ -260,7 +332,13 @@ void CandidateSet::fillProbs()
     const float inv = s.z > 0 ? float(1.0 / s.z) : 0.0f;
     Candidate* items = m_items.data();
     const int n = m_live;
-    for (int i = 0; i < n; ++i)
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const Float8 p = fastExp8(load8(items + i) - ref) * inv;
+        for (int k = 0; k < 8; ++k)
+            items[i + k].prob = p[k];
+    }
+    for (; i < n; ++i)
         items[i].prob = fastExp(items[i].logit - ref) * inv;
 }
 
@@ -290,10 +368,13 @@ std::vector<Candidate> CandidateSet::top(int n)
         for (; i < count && int(out.size()) < n; ++i)
             offer(items[i]);
         for (; i + 8 <= count; i += 8) {
-            float blockMax = kNegInf;
+            const Float8 x = load8(items + i);
+            const Float8 edge = Float8{} + out.back().logit;
+            const Int8 above = x >= edge;
+            bool any = false;
             for (int k = 0; k < 8; ++k)
-                blockMax = items[i + k].logit > blockMax ? items[i + k].logit : blockMax;
-            if (blockMax < out.back().logit)
+                any = any || above[k] != 0;
+            if (!any)
                 continue;
             for (int k = 0; k < 8; ++k)
                 offer(items[i + k]);

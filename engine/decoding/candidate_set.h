@@ -89,6 +89,7 @@ public:
 
 private:
     void compact();
+    void selectTop(int from, int need);
     void invalidateOrder();
     void ensurePositions();
     void recordChange(Candidate& c, float newLogit);
@@ -104,6 +105,7 @@ private:
     SoftmaxStats m_stats;
     std::vector<int32_t> m_changedIds;
     std::vector<Candidate> m_scratch;
+    std::vector<int32_t> m_heap;
 };
 
 template <class Keep>

@@ -141,12 +141,11 @@ void TypicalPStage::apply(CandidateSet& set, const SamplingContext&)
     const SoftmaxStats& st = set.stats();
     const double logZ = st.logPartition();
     const double entropy = st.entropy();
-    auto key = [logZ, entropy](const Candidate& c) { return std::abs(logZ - double(c.logit) - entropy); };
-    auto less = [&key](const Candidate& a, const Candidate& b) {
-        const double ka = key(a), kb = key(b);
-        return ka != kb ? ka < kb : a.id < b.id;
-    };
     std::span<Candidate> live = set.live();
+    // Typicality |-log p - H| in float, as HF computes it, parked in `prob` while this stage runs.
+    for (Candidate& c : live)
+        c.prob = float(std::abs(logZ - double(c.logit) - entropy));
+    auto less = [](const Candidate& a, const Candidate& b) { return a.prob != b.prob ? a.prob < b.prob : a.id < b.id; };
     // Sort by typicality a chunk at a time, accumulating mass until it reaches m_mass.
     int sorted = 0;
     int last = n - 1;
@@ -166,11 +165,13 @@ void TypicalPStage::apply(CandidateSet& set, const SamplingContext&)
         }
     }
     // HF removes only tokens strictly less typical than the last kept one: bring ties forward.
-    const double edge = key(live[size_t(last)]);
+    const float edge = live[size_t(last)].prob;
     int end = last + 1;
     for (int i = end; i < n; ++i)
-        if (key(live[size_t(i)]) <= edge)
+        if (live[size_t(i)].prob <= edge)
             std::swap(live[size_t(end++)], live[size_t(i)]);
+    for (Candidate& c : live)
+        c.prob = 0;
     set.markReordered(0);
     set.keepFirst(end);
 }

@@ -8,6 +8,10 @@
 #include "model/backend.h"
 #include "model/model.h"
 
+#ifdef LOGITSCOPE_HAVE_CUDA
+#include "cuda_backend.h"
+#endif
+
 #include <nlohmann/json.hpp>
 
 #include <chrono>
@@ -291,7 +295,16 @@ int cmdBench(const Args& args)
         weightBytes += model->weights().tokenEmbedding.nbytes; // ... unless it is also the LM head
     const double meanCtx = promptTokens + genTokens / 2.0;
     const double kvBytes = meanCtx * double(c.kvBytesPerToken(backend->kvElementBytes()));
-    const double bandwidth = backend->name() == "cpu" ? measureMemoryBandwidth(args.integer("threads", 0)) : 0;
+    // The yardstick: this machine's measured bandwidth of the memory the weights live in.
+    double bandwidth = 0;
+    if (backend->name() == "cpu")
+        bandwidth = measureMemoryBandwidth(args.integer("threads", 0));
+#ifdef LOGITSCOPE_HAVE_CUDA
+    if (auto* cuda = dynamic_cast<CudaBackend*>(backend.get())) {
+        bandwidth = cudaMeasureBandwidth();
+        weightBytes = cuda->weightBytesPerToken();
+    }
+#endif
     const double boundTokS = bandwidth > 0 ? bandwidth * 1e9 / (double(weightBytes) + kvBytes) : 0;
     const double decodeTokS = 1000.0 / tpot;
     Json j = {{"model", path},

@@ -1,6 +1,8 @@
 // Normalizer steps run in order over the whole text segment.
 #include "tokenizer/normalizer.h"
 
+#include "tokenizer/unicode_text.h"
+
 #include <utility>
 
 namespace logitscope {
@@ -51,9 +53,7 @@ void Normalizer::apply(std::string& text) const
             break;
         }
         case Kind::Lowercase:
-            for (char& c : text)
-                if (c >= 'A' && c <= 'Z')
-                    c = char(c - 'A' + 'a');
+            text = toLowercase(text);
             break;
         case Kind::Strip: {
             const auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
@@ -68,6 +68,7 @@ void Normalizer::apply(std::string& text) const
             break;
         }
         case Kind::Nfc:
+            text = toNfc(text);
             break;
         }
     }

@@ -1,6 +1,6 @@
 // Normalizer: the text rewrites a tokenizer.json applies before pre-tokenization (Prepend, Replace,
 // Lowercase, Strip, NFC, and Sequences of these).
-// Not a Unicode normaliser: NFC is accepted but only verified, not performed (see apply()).
+// NFC and Lowercase are full Unicode rewrites (ICU); the rest is plain byte work.
 #pragma once
 
 #include "tokenizer/regex.h"
@@ -21,8 +21,7 @@ public:
 
     bool empty() const { return m_steps.empty(); }
 
-    // Rewrites valid UTF-8 text in place. NFC: text is passed through unchanged (most input already is
-    // NFC; decomposed accents keep their combining marks and tokenize as such).
+    // Rewrites UTF-8 text in place (invalid UTF-8 is left for the byte fallback).
     void apply(std::string& text) const;
 
 private:

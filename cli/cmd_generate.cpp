@@ -100,6 +100,19 @@ Json stageJson(const StageSnapshot& s)
     return {{"name", s.name}, {"survivors", s.survivors}, {"entropy", s.entropy}, {"top", top}, {"penalised", s.penalised}};
 }
 
+// "lens": [[{"id", "logprob"}, ... top-k] per layer]
+Json lensJson(const StepRecord& r)
+{
+    Json layers = Json::array();
+    for (const std::vector<TokenLogprob>& layer : r.lens) {
+        Json top = Json::array();
+        for (const TokenLogprob& t : layer)
+            top.push_back({{"id", t.id}, {"logprob", t.logprob}});
+        layers.push_back(std::move(top));
+    }
+    return layers;
+}
+
 Json traceStep(const StepRecord& r)
 {
     Json stages = Json::array();
@@ -108,10 +121,16 @@ Json traceStep(const StepRecord& r)
     Json raw = Json::array();
     for (const TokenLogprob& t : r.rawTop)
         raw.push_back({{"id", t.id}, {"logprob", t.logprob}});
-    return {{"step", r.step}, {"position", r.position}, {"id", r.chosen}, {"bytes", r.bytes}, {"text", r.text},
-            {"forced", r.forced}, {"logprob", r.chosenLogprob}, {"prob", r.chosenProb}, {"draw", r.sample.draw},
-            {"raw_top", raw}, {"stages", stages}, {"forward_ms", r.forwardMs}, {"sample_ms", r.sampleMs},
-            {"finish", finishReasonName(r.finish)}};
+    Json j = {{"step", r.step}, {"position", r.position}, {"id", r.chosen}, {"bytes", r.bytes}, {"text", r.text},
+              {"forced", r.forced}, {"logprob", r.chosenLogprob}, {"prob", r.chosenProb}, {"draw", r.sample.draw},
+              {"raw_top", raw}, {"stages", stages}, {"forward_ms", r.forwardMs}, {"sample_ms", r.sampleMs},
+              {"finish", finishReasonName(r.finish)}};
+    if (!r.lens.empty()) {
+        j["lens"] = lensJson(r);
+        j["lens_rank"] = r.lensChosenRank;
+        j["lens_prob"] = r.lensChosenProb;
+    }
+    return j;
 }
 
 Json treeJson(const BeamTree& tree)
@@ -148,6 +167,7 @@ int cmdGenerate(const Args& args)
     const std::string prompt = args.str("prompt");
     const bool json = args.flag("json");
     const bool attention = args.flag("attention");
+    const bool logitLens = args.flag("logit-lens");
     const bool noChat = args.flag("no-chat-template");
     const std::string system = args.str("system", "");
     const int topLogprobs = args.integer("top-logprobs", 5);
@@ -155,6 +175,9 @@ int cmdGenerate(const Args& args)
     const SamplingParams params = samplingFromArgs(args);
     if (topLogprobs < 0 || topLogprobs > 1000)
         throw Error("--top-logprobs: expected 0..1000, got " + std::to_string(topLogprobs));
+    if (logitLens && params.numBeams > 1)
+        throw Error("--logit-lens: shown per sampled step; beam search (--beams " + std::to_string(params.numBeams) +
+                    ") has no steps to attach it to");
     auto model = Model::load(path);
     auto backend = openBackend(args, model);
     args.rejectUnknown();
@@ -169,6 +192,7 @@ int cmdGenerate(const Args& args)
     }
     SessionOptions opt;
     opt.captureAttention = attention;
+    opt.logitLens = logitLens;
     opt.topCandidates = std::max(topLogprobs, 20);
     Session session(model, std::move(backend), opt);
     const std::vector<int32_t> ids = session.tokenize(text);
@@ -198,9 +222,18 @@ int cmdGenerate(const Args& args)
             for (int i = 0; i < topLogprobs && i < int(r.rawTop.size()); ++i)
                 top.push_back({{"id", r.rawTop[size_t(i)].id}, {"logprob", r.rawTop[size_t(i)].logprob}});
             steps.push_back({{"id", r.chosen}, {"text", r.bytes}, {"logprob", r.chosenLogprob}, {"top", top}});
+            if (logitLens) {
+                // per layer: top-5, and the rank and probability of the token this step chose
+                steps.back()["lens"] = lensJson(r);
+                steps.back()["lens_rank"] = r.lensChosenRank;
+                steps.back()["lens_prob"] = r.lensChosenProb;
+            }
             if (!tracePath.empty())
                 traceSteps.push_back(traceStep(r));
         }
+        if (logitLens && session.history(0).front().lens.empty())
+            std::fprintf(stderr, "note: --logit-lens: the %s backend does not capture residual streams yet; no lens recorded\n",
+                         session.backend().name().c_str());
         out["steps"] = steps;
         out["text"] = session.text(0);
         out["finish_reason"] = finishReasonName(session.history(0).back().finish);
@@ -295,6 +328,7 @@ int cmdBench(const Args& args)
         weightBytes += model->weights().tokenEmbedding.nbytes; // ... unless it is also the LM head
     const double meanCtx = promptTokens + genTokens / 2.0;
     const double kvBytes = meanCtx * double(c.kvBytesPerToken(backend->kvElementBytes()));
+    const size_t peakRss = peakRssBytes(); // before the bandwidth probe's own 1 GiB buffer
     // The yardstick: this machine's measured bandwidth of the memory the weights live in.
     double bandwidth = 0;
     if (backend->name() == "cpu")
@@ -322,7 +356,7 @@ int cmdBench(const Args& args)
               {"bandwidth_gb_s", bandwidth},
               {"bandwidth_bound_tok_s", boundTokS},
               {"fraction_of_bound", boundTokS > 0 ? decodeTokS / boundTokS : 0},
-              {"peak_rss_bytes", peakRssBytes()}};
+              {"peak_rss_bytes", peakRss}};
     if (json) {
         std::cout << j.dump() << "\n";
         return 0;
@@ -334,7 +368,7 @@ int cmdBench(const Args& args)
     if (bandwidth > 0)
         std::printf("bandwidth        %.1f GB/s measured -> bound %.1f tok/s; decode at %.0f%% of the bound\n", bandwidth,
                     boundTokS, 100.0 * decodeTokS / boundTokS);
-    std::printf("peak RSS         %.1f MB\n", peakRssBytes() / 1e6);
+    std::printf("peak RSS         %.1f MB\n", peakRss / 1e6);
     return 0;
 }
 

@@ -18,6 +18,7 @@ int cmdTokenize(const Args& args);
 int cmdGenerate(const Args& args);
 int cmdBench(const Args& args);
 int cmdMakeModel(const Args& args);
+int cmdEmbeddings(const Args& args);
 
 // Shared by the commands: --device/--threads -> a backend, with the CPU-fallback notice on stderr.
 std::unique_ptr<Backend> openBackend(const Args& args, std::shared_ptr<const Model> model);

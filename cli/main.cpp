@@ -27,7 +27,8 @@ commands:
              [--repetition-penalty R] [--presence-penalty P] [--frequency-penalty F] [--no-repeat-ngram N]
              [--min-new-tokens N] [--stop S]... [--seed S] [--order hf|vllm|llama.cpp]
              [--beams N] [--length-penalty L] [--early-stopping true|false|never] [--num-return N]
-             [--trace FILE] [--json]
+             [--trace FILE] [--logit-lens] [--json]
+  embeddings --model PATH --token S|--id N [--k 10] [--position P] [--threads N] [--json]
   bench      --model PATH [--device D] [--prompt-tokens 512] [--gen-tokens 128] [--threads N] [--json]
   make-model --arch llama|qwen2|gpt2 --shape tiny|smollm2-135m|tinyllama-1.1b --format gguf|hf --out PATH
              [--vocab FILE] [--dtype f16|f32|bf16|q8_0] [--seed S]
@@ -51,9 +52,11 @@ int main(int argc, char** argv)
         if (command == "tokenize")
             return cli::cmdTokenize(cli::Args(argc, argv, 2, {"json", "no-special"}));
         if (command == "generate")
-            return cli::cmdGenerate(cli::Args(argc, argv, 2, {"json", "greedy", "attention", "no-chat-template"}));
+            return cli::cmdGenerate(cli::Args(argc, argv, 2, {"json", "greedy", "attention", "no-chat-template", "logit-lens"}));
         if (command == "bench")
             return cli::cmdBench(cli::Args(argc, argv, 2, {"json"}));
+        if (command == "embeddings")
+            return cli::cmdEmbeddings(cli::Args(argc, argv, 2, {"json"}));
         if (command == "make-model")
             return cli::cmdMakeModel(cli::Args(argc, argv, 2, {}));
         std::fprintf(stderr, "logitscope-cli: unknown command '%s'\n%s", command.c_str(), kUsage);

@@ -1,8 +1,8 @@
 // CudaBackend: the forward pass on the GPU. Prefill runs one sequence at a time in chunks of up to
 // kPrefillChunk tokens (cuBLAS projections, cuBLAS attention over the gathered K/V); decode runs every
-// one-token sequence of the batch together (mat-vec projections for <= 4 rows, split-K paged
-// attention), replayed from a CUDA graph captured per batch size. One stream; pinned staging for
-// everything that crosses PCIe. Legend: T tokens, C hidden, V vocab, L layers, H heads, Hkv kv heads,
+// one-token sequence of the batch together (mat-vec projections for <= 4 rows with RMSNorm folded in,
+// split-K paged attention), replayed from a CUDA graph captured per batch size. One stream; pinned
+// staging for everything that crosses PCIe. Legend: T tokens, C hidden, V vocab, L layers, H heads, Hkv kv heads,
 // D head dim, F ffn, B sequences in a decode batch, S keys.
 #include "cuda_backend.h"
 
@@ -283,9 +283,13 @@ struct CudaBackend::Impl {
         const PagedKvLayer kvl = kvLayer(l);
 
         // attention block: x += wo · attn(rope(wq xb), rope(wk xb), wv xb) + bo, xb = norm(x)
-        norm(xb.as<__half>(), x.as<float>(), w.attnNorm, w.attnNormBias, n);
         const MatmulJob qkv[3] = {{q.as<float>(), &w.wq, w.bq}, {k.as<float>(), &w.wk, w.bk}, {v.as<float>(), &w.wv, w.bv}};
-        matmulMany(qkv, xb.as<__half>(), n, gemm);
+        if (gpt2) {
+            norm(xb.as<__half>(), x.as<float>(), w.attnNorm, w.attnNormBias, n);
+            matmulMany(qkv, xb.as<__half>(), n, gemm);
+        } else { // decode: the norm runs inside the mat-vec kernel
+            matmulManyRmsNorm(qkv, x.as<float>(), w.attnNorm, cfg.normEps, xb.as<__half>(), n, gemm);
+        }
         // RoPE: keys are rotated as they are stored; decode rotates the query as attention loads it
         const float* freq = gpt2 ? nullptr : invFreq.as<float>();
         kvCacheWrite(kvl, k.as<float>(), v.as<float>(), r.pos, r.tables, r.tableStride, n, stream, freq, cfg.ropeLayout);
@@ -308,13 +312,13 @@ struct CudaBackend::Impl {
         matmul(x.as<float>(), att.as<__half>(), w.wo, w.bo, n, gemm, true);
 
         // MLP block: x += wDown · act(xb) + bDown, xb = norm(x)
-        norm(xb.as<__half>(), x.as<float>(), w.ffnNorm, w.ffnNormBias, n);
         if (gpt2) {
+            norm(xb.as<__half>(), x.as<float>(), w.ffnNorm, w.ffnNormBias, n);
             matmul(up.as<float>(), xb.as<__half>(), w.wUp, w.bUp, n, gemm);
             gelu(hh.as<__half>(), up.as<float>(), n * F, stream);
         } else {
-            matmulSiluMul(hh.as<__half>(), xb.as<__half>(), w.wGate, w.wUp, w.bUp, n, gemm, gate.as<float>(),
-                          up.as<float>());
+            matmulSiluMulRmsNorm(hh.as<__half>(), x.as<float>(), w.ffnNorm, cfg.normEps, xb.as<__half>(), w.wGate,
+                                 w.wUp, w.bUp, n, gemm, gate.as<float>(), up.as<float>());
         }
         matmul(x.as<float>(), hh.as<__half>(), w.wDown, w.bDown, n, gemm, true);
     }
@@ -322,9 +326,15 @@ struct CudaBackend::Impl {
     // logits (rows, V) = output · norm(x[row0 .. row0 + rows))
     void head(int row0, int rows)
     {
-        norm(xb.as<__half>(), x.as<float>() + size_t(row0) * cfg.hidden, weights->outputNorm, weights->outputNormBias,
-             rows);
-        matmul(logits.as<float>(), xb.as<__half>(), weights->output, nullptr, rows, gemm);
+        const float* in = x.as<float>() + size_t(row0) * cfg.hidden;
+        if (gpt2) {
+            norm(xb.as<__half>(), in, weights->outputNorm, weights->outputNormBias, rows);
+            matmul(logits.as<float>(), xb.as<__half>(), weights->output, nullptr, rows, gemm);
+        } else {
+            const MatmulJob job{logits.as<float>(), &weights->output, nullptr};
+            matmulManyRmsNorm(std::span<const MatmulJob>(&job, 1), in, weights->outputNorm, cfg.normEps,
+                              xb.as<__half>(), rows, gemm);
+        }
     }
 
     void keepLastRow(int index, int row)

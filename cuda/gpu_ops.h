@@ -82,6 +82,16 @@ void matmulMany(std::span<const MatmulJob> jobs, const __half* x, int T, const G
 void matmulSiluMul(__half* out, const __half* x, const DeviceMatrix& gate, const DeviceMatrix& up, const float* upBias,
                    int T, const GemmContext& ctx, float* gateScratch, float* upScratch);
 
+// The same two over rmsnorm(x) (x (T, K) fp32, normWeight (K), eps): for T <= kGemvMaxRows with ctx.gemv
+// the norm is folded into the mat-vec kernel (out = rsqrt(mean(x²) + eps) · w (normWeight ∘ x), fp32 all
+// the way, no separate norm launch); otherwise exactly rmsnorm(xbScratch (T, K) fp16, x) and then
+// matmulMany / matmulSiluMul on xbScratch. x must not be one of the outputs.
+void matmulManyRmsNorm(std::span<const MatmulJob> jobs, const float* x, const float* normWeight, float eps,
+                       __half* xbScratch, int T, const GemmContext& ctx);
+void matmulSiluMulRmsNorm(__half* out, const float* x, const float* normWeight, float eps, __half* xbScratch,
+                          const DeviceMatrix& gate, const DeviceMatrix& up, const float* upBias, int T,
+                          const GemmContext& ctx, float* gateScratch, float* upScratch);
+
 // ---- paged KV cache ----------------------------------------------------------------------------
 
 // One layer's view of the KV storage. Storage is (blocks, L, 2, Hkv, 16, D) fp16: a block holds every

@@ -2,7 +2,8 @@
 // Twin of ops::matmul / ops::matmulMany. Small T (decode, up to kGemvMaxRows rows): a mat-vec kernel,
 // one warp per weight row reading the row once with 16-byte loads for all T input rows; larger T:
 // cuBLAS GemmEx, fp16 inputs, fp32 output and CUBLAS_COMPUTE_32F. bench_cuda compares the two.
-// matmulSiluMul fuses the SwiGLU gate/up pair and the activation into one mat-vec launch.
+// matmulSiluMul fuses the SwiGLU gate/up pair and the activation into one mat-vec launch;
+// matmulManyRmsNorm / matmulSiluMulRmsNorm also fold the preceding RMSNorm into the mat-vec (decode).
 #include "cublas_loader.h"
 #include "cuda_common.cuh"
 #include "gpu_ops.h"
@@ -207,6 +208,162 @@ __global__ void __launch_bounds__(kGemvWarps * 32)
     }
 }
 
+// ---- RMSNorm fused into the mat-vec (decode): x (B, K) fp32 residual rows, nw (K) the norm weight ----
+// out row = rsqrt(mean(x²) + eps) · Σ_k w_k (nw_k x_k). Every warp reads the whole of its x rows anyway, so
+// the sum of squares costs no extra pass; the normed input is never rounded to fp16.
+
+// Eight consecutive fp32 values from a 16-byte aligned address.
+__device__ __forceinline__ void load8(float (&v)[8], const float* p)
+{
+    const float4 a = __ldg(reinterpret_cast<const float4*>(p));
+    const float4 b = __ldg(reinterpret_cast<const float4*>(p) + 1);
+    v[0] = a.x; v[1] = a.y; v[2] = a.z; v[3] = a.w;
+    v[4] = b.x; v[5] = b.y; v[6] = b.z; v[7] = b.w;
+}
+
+// ss (B) partial sums of squares of this lane: every lane ends with the row's 1 / rms.
+template <int B>
+__device__ __forceinline__ void rmsScale(float (&ss)[B], int K, float eps)
+{
+#pragma unroll
+    for (int b = 0; b < B; ++b)
+        ss[b] = rsqrtf(warpSum(ss[b]) / float(K) + eps);
+}
+
+// K % 8 == 0, x / nw / weight rows 16-byte aligned. x must not alias any job's output.
+template <int B>
+__global__ void __launch_bounds__(kGemvWarps * 32)
+    gemvRmsNormKernel(GemvJobs jobs, const float* __restrict__ x, const float* __restrict__ nw, float eps)
+{
+    const int row = blockIdx.x * kGemvWarps + (threadIdx.x >> 5);
+    const int lane = threadIdx.x & 31;
+    if (row >= jobs.totalRows)
+        return;
+    const JobRow jr = findRow(jobs, row);
+    const int K = jobs.K, groups = K / 8;
+    const uint4* wr = reinterpret_cast<const uint4*>(jr.w + size_t(jr.r) * K);
+    float acc[B], ss[B];
+#pragma unroll
+    for (int b = 0; b < B; ++b) {
+        acc[b] = 0.0f;
+        ss[b] = 0.0f;
+    }
+    for (int g0 = lane; g0 < groups; g0 += 32 * kGemvUnroll) {
+        uint4 wv[kGemvUnroll];
+#pragma unroll
+        for (int u = 0; u < kGemvUnroll; ++u) {
+            const int g = g0 + u * 32;
+            wv[u] = g < groups ? __ldg(wr + g) : make_uint4(0, 0, 0, 0);
+        }
+#pragma unroll
+        for (int u = 0; u < kGemvUnroll; ++u) {
+            const int g = g0 + u * 32;
+            if (g < groups) {
+                const __half2* wh = reinterpret_cast<const __half2*>(&wv[u]);
+                float wf[8], nf[8];
+#pragma unroll
+                for (int i = 0; i < 4; ++i) {
+                    const float2 f = __half22float2(wh[i]);
+                    wf[2 * i] = f.x;
+                    wf[2 * i + 1] = f.y;
+                }
+                load8(nf, nw + size_t(g) * 8);
+#pragma unroll
+                for (int b = 0; b < B; ++b) {
+                    float xf[8];
+                    load8(xf, x + size_t(b) * K + size_t(g) * 8);
+#pragma unroll
+                    for (int i = 0; i < 8; ++i) {
+                        ss[b] = fmaf(xf[i], xf[i], ss[b]);
+                        acc[b] = fmaf(wf[i], nf[i] * xf[i], acc[b]);
+                    }
+                }
+            }
+        }
+    }
+    rmsScale<B>(ss, K, eps);
+#pragma unroll
+    for (int b = 0; b < B; ++b)
+        acc[b] *= ss[b];
+    gemvStore<B>(jobs, jr, acc);
+}
+
+// SwiGLU over the normed input: out = silu(g) * (u + bias) with g, u the gate/up rows times rmsnorm(x).
+template <int B>
+__global__ void __launch_bounds__(kGemvWarps * 32)
+    gemvRmsNormSiluMulKernel(__half* out, const __half* gate, const __half* up, const float* upBias,
+                             const float* __restrict__ x, const float* __restrict__ nw, float eps, int N, int K)
+{
+    constexpr int U = kGemvUnroll / 2;
+    const int row = blockIdx.x * kGemvWarps + (threadIdx.x >> 5);
+    const int lane = threadIdx.x & 31;
+    if (row >= N)
+        return;
+    const int groups = K / 8;
+    const uint4* gr = reinterpret_cast<const uint4*>(gate + size_t(row) * K);
+    const uint4* ur = reinterpret_cast<const uint4*>(up + size_t(row) * K);
+    float accG[B], accU[B], ss[B];
+#pragma unroll
+    for (int b = 0; b < B; ++b) {
+        accG[b] = 0.0f;
+        accU[b] = 0.0f;
+        ss[b] = 0.0f;
+    }
+    for (int g0 = lane; g0 < groups; g0 += 32 * U) {
+        uint4 gv[U], uv[U];
+#pragma unroll
+        for (int u = 0; u < U; ++u) {
+            const int g = g0 + u * 32;
+            gv[u] = g < groups ? __ldg(gr + g) : make_uint4(0, 0, 0, 0);
+            uv[u] = g < groups ? __ldg(ur + g) : make_uint4(0, 0, 0, 0);
+        }
+#pragma unroll
+        for (int u = 0; u < U; ++u) {
+            const int g = g0 + u * 32;
+            if (g < groups) {
+                const __half2* gh = reinterpret_cast<const __half2*>(&gv[u]);
+                const __half2* uh = reinterpret_cast<const __half2*>(&uv[u]);
+                float gf[8], uf[8], nf[8];
+#pragma unroll
+                for (int i = 0; i < 4; ++i) {
+                    const float2 a = __half22float2(gh[i]), c = __half22float2(uh[i]);
+                    gf[2 * i] = a.x;
+                    gf[2 * i + 1] = a.y;
+                    uf[2 * i] = c.x;
+                    uf[2 * i + 1] = c.y;
+                }
+                load8(nf, nw + size_t(g) * 8);
+#pragma unroll
+                for (int b = 0; b < B; ++b) {
+                    float xf[8];
+                    load8(xf, x + size_t(b) * K + size_t(g) * 8);
+#pragma unroll
+                    for (int i = 0; i < 8; ++i) {
+                        const float xn = nf[i] * xf[i];
+                        ss[b] = fmaf(xf[i], xf[i], ss[b]);
+                        accG[b] = fmaf(gf[i], xn, accG[b]);
+                        accU[b] = fmaf(uf[i], xn, accU[b]);
+                    }
+                }
+            }
+        }
+    }
+    rmsScale<B>(ss, K, eps);
+#pragma unroll
+    for (int b = 0; b < B; ++b) {
+        accG[b] = warpSum(accG[b]) * ss[b];
+        accU[b] = warpSum(accU[b]) * ss[b];
+    }
+    if (lane == 0) {
+        const float bias = upBias ? upBias[row] : 0.0f;
+#pragma unroll
+        for (int b = 0; b < B; ++b) {
+            const float g = accG[b];
+            out[size_t(b) * N + row] = __float2half(g / (1.0f + expf(-g)) * (accU[b] + bias));
+        }
+    }
+}
+
 // out (T, N) += bias (N)
 __global__ void addBiasKernel(float* out, const float* bias, int N, long long total)
 {
@@ -261,7 +418,75 @@ void gemm(float* out, const __half* x, const DeviceMatrix& w, const float* bias,
     }
 }
 
+// The fused kernels need K % 8 == 0 and 16-byte aligned x, norm weight and weight rows.
+bool rmsNormFusable(const float* x, const float* normWeight, int K, int T, const GemmContext& ctx)
+{
+    return ctx.gemv && T >= 1 && T <= kGemvMaxRows && K % 8 == 0 && aligned16(x) && aligned16(normWeight);
+}
+
 } // namespace
+
+void matmulManyRmsNorm(std::span<const MatmulJob> jobs, const float* x, const float* normWeight, float eps,
+                       __half* xbScratch, int T, const GemmContext& ctx)
+{
+    if (jobs.empty() || T <= 0)
+        return;
+    const int K = jobs[0].w->cols;
+    bool fused = rmsNormFusable(x, normWeight, K, T, ctx) && jobs.size() <= size_t(kMaxJobs);
+    for (const MatmulJob& j : jobs)
+        fused = fused && j.w->cols == K && aligned16(j.w->data) && j.out != x;
+    if (!fused) {
+        rmsnorm(xbScratch, x, normWeight, K, eps, ctx.stream, T);
+        matmulMany(jobs, xbScratch, T, ctx);
+        return;
+    }
+    GemvJobs g;
+    int rows = 0;
+    for (const MatmulJob& j : jobs) {
+        g.out[g.count] = j.out;
+        g.w[g.count] = j.w->data;
+        g.bias[g.count] = j.bias;
+        rows += j.w->rows;
+        g.rowEnd[g.count] = rows;
+        ++g.count;
+    }
+    g.totalRows = rows;
+    g.K = K;
+    const unsigned blocks = unsigned(ceilDiv(rows, kGemvWarps));
+    switch (T) {
+    case 1: gemvRmsNormKernel<1><<<blocks, kGemvWarps * 32, 0, ctx.stream>>>(g, x, normWeight, eps); break;
+    case 2: gemvRmsNormKernel<2><<<blocks, kGemvWarps * 32, 0, ctx.stream>>>(g, x, normWeight, eps); break;
+    case 3: gemvRmsNormKernel<3><<<blocks, kGemvWarps * 32, 0, ctx.stream>>>(g, x, normWeight, eps); break;
+    default: gemvRmsNormKernel<4><<<blocks, kGemvWarps * 32, 0, ctx.stream>>>(g, x, normWeight, eps); break;
+    }
+    CUDA_CHECK_LAUNCH();
+}
+
+void matmulSiluMulRmsNorm(__half* out, const float* x, const float* normWeight, float eps, __half* xbScratch,
+                          const DeviceMatrix& gate, const DeviceMatrix& up, const float* upBias, int T,
+                          const GemmContext& ctx, float* gateScratch, float* upScratch)
+{
+    if (T <= 0)
+        return;
+    const int N = gate.rows, K = gate.cols;
+    const bool fused = rmsNormFusable(x, normWeight, K, T, ctx) && up.rows == N && up.cols == K &&
+                       aligned16(gate.data) && aligned16(up.data);
+    if (!fused) {
+        rmsnorm(xbScratch, x, normWeight, K, eps, ctx.stream, T);
+        matmulSiluMul(out, xbScratch, gate, up, upBias, T, ctx, gateScratch, upScratch);
+        return;
+    }
+    const unsigned blocks = unsigned(ceilDiv(N, kGemvWarps));
+    const __half* g = gate.data;
+    const __half* u = up.data;
+    switch (T) {
+    case 1: gemvRmsNormSiluMulKernel<1><<<blocks, kGemvWarps * 32, 0, ctx.stream>>>(out, g, u, upBias, x, normWeight, eps, N, K); break;
+    case 2: gemvRmsNormSiluMulKernel<2><<<blocks, kGemvWarps * 32, 0, ctx.stream>>>(out, g, u, upBias, x, normWeight, eps, N, K); break;
+    case 3: gemvRmsNormSiluMulKernel<3><<<blocks, kGemvWarps * 32, 0, ctx.stream>>>(out, g, u, upBias, x, normWeight, eps, N, K); break;
+    default: gemvRmsNormSiluMulKernel<4><<<blocks, kGemvWarps * 32, 0, ctx.stream>>>(out, g, u, upBias, x, normWeight, eps, N, K); break;
+    }
+    CUDA_CHECK_LAUNCH();
+}
 
 void matmul(float* out, const __half* x, const DeviceMatrix& w, const float* bias, int T, const GemmContext& ctx,
             bool accumulate)

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # device-check.sh: runs the CUDA backend's GPU tests and benchmark on a device machine, from a build made
 # elsewhere (cmake -DLOGITSCOPE_GUI=OFF -DCMAKE_CUDA_ARCHITECTURES=90; only <build>/gpu-bin is needed).
-# Not a build script: nothing is compiled here. Finishes in under 6 minutes; everything it prints is also
-# saved under $OUT (device-check.log, ops.txt, model.txt, bench.jsonl, sanitizer.txt, summary.txt).
+# Not a build script: nothing is compiled here. Finishes in under 90 s (about 40 s on an H100); everything it
+# prints is also saved under $OUT (device-check.log, ops.txt, model.txt, bench.jsonl, sanitizer.txt, summary.txt).
 #
 #   tools/device-check.sh [BIN_DIR]      BIN_DIR defaults to build-cuda/gpu-bin
 #
@@ -14,7 +14,7 @@ BIN=${1:-build-cuda/gpu-bin}
 OUT=${OUT:-$PWD/device-out}
 mkdir -p "$OUT"
 START=$SECONDS
-DEADLINE=340 # seconds: leave margin under the 6-minute budget
+DEADLINE=85 # seconds: the whole check stays under 90 s
 
 if [ -d .carry/shared ]; then
     export LOGITSCOPE_SHARED_DIR=$PWD/.carry/shared
@@ -36,7 +36,7 @@ if ! ldconfig -p 2>/dev/null | grep -q 'libcublas\.so\.13 '; then
     done
 fi
 if [ -z "${LD_LIBRARY_PATH:-}" ] && ! ldconfig -p 2>/dev/null | grep -q 'libcublas\.so\.13 '; then
-    found=$(timeout 20 find / -xdev -name 'libcublas.so.13' 2>/dev/null | head -1)
+    found=$(timeout 5 find / -xdev -name 'libcublas.so.13' 2>/dev/null | head -1)
     [ -n "$found" ] && export LD_LIBRARY_PATH=$(dirname "$found")
 fi
 echo "LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-<unset>}"
@@ -72,19 +72,20 @@ run() { # name timeout output command...
     echo "== $name: exit $rc after $((SECONDS - t0))s"
 }
 
-run ops 60 ops.txt "$BIN/test_cuda_ops"
-run model 130 model.txt "$BIN/test_cuda_model"
-run bench 120 bench.jsonl "$BIN/bench_cuda"
+run ops 20 ops.txt "$BIN/test_cuda_ops"
+run model 25 model.txt "$BIN/test_cuda_model"
+run bench 45 bench.jsonl "$BIN/bench_cuda"
 if command -v compute-sanitizer >/dev/null; then
-    run sanitizer 60 sanitizer.txt compute-sanitizer --tool memcheck --leak-check no --error-exitcode 3 \
+    run sanitizer 12 sanitizer.txt compute-sanitizer --tool memcheck --leak-check no --error-exitcode 3 \
         "$BIN/test_cuda_ops" --quick
 fi
 
 {
     echo "elapsed ${SECONDS}s"
     for k in ops model bench sanitizer; do
-        echo "$k: ${RC[$k]:-not run} (0 pass, 1 fail, 77 skipped, 124/137 timeout, 3 sanitizer errors)"
+        echo "$k: exit ${RC[$k]:-not run}"
     done
+    echo "(exit 0 pass, 1 fail, 77 no device, 124/137 timeout, 3 sanitizer errors)"
     grep -h '"target"' "$OUT/bench.jsonl" 2>/dev/null
     grep -h -E '^FAIL|CHECK failed|MISMATCH|near-tie' "$OUT/ops.txt" "$OUT/model.txt" 2>/dev/null | head -40
     grep -h -E 'ERROR SUMMARY|Invalid' "$OUT/sanitizer.txt" 2>/dev/null | head -10

@@ -63,6 +63,7 @@ struct Session::Lane {
     std::vector<StepRecord> history;
     std::vector<float> logits;       // (V) raw logits for the next choice
     std::vector<float> attention;    // (L, H, pos + 1) attention row of the last forwarded token
+    std::vector<float> residual;     // (L, C) residual stream of the last forwarded token (logit lens)
     double lastForwardMs = 0;        // the forward pass that produced `logits`
     StopMatcher stop;
 };
@@ -106,7 +107,7 @@ void Session::ensureKvStorage(const std::vector<BlockCopy>& copies)
 
 std::vector<SequenceOutput> Session::forwardSequences(const std::vector<int>& seqs,
                                                       const std::vector<std::vector<int32_t>>& tokens, bool allLogits,
-                                                      bool capture)
+                                                      bool capture, bool residual)
 {
     std::vector<int> pos0(seqs.size());
     std::vector<BlockCopy> copies;
@@ -127,6 +128,7 @@ std::vector<SequenceOutput> Session::forwardSequences(const std::vector<int>& se
         std::vector<SequenceOutput> out(seqs.size());
         ForwardOptions opt;
         opt.captureAttention = capture;
+        opt.captureResidual = residual;
         opt.cancel = m_cancel;
         m_backend->forward(batch, out, opt);
         return out;
@@ -163,7 +165,8 @@ PrefillRecord Session::prefill(const std::vector<int32_t>& promptIds, const Samp
     const auto t0 = Clock::now();
     std::vector<SequenceOutput> out;
     try {
-        out = forwardSequences({promptSeq}, {promptIds}, m_options.promptLogprobs, m_options.captureAttention);
+        out = forwardSequences({promptSeq}, {promptIds}, m_options.promptLogprobs, m_options.captureAttention,
+                               m_options.logitLens);
     } catch (...) {
         m_kv = KvCache(cfg.kvBytesPerToken(m_backend->kvElementBytes()));
         throw;
@@ -198,6 +201,7 @@ PrefillRecord Session::prefill(const std::vector<int32_t>& promptIds, const Samp
     root->info.kind = LaneKind::Root;
     root->seq = m_kv.fork(m_promptSeq);
     root->logits = m_promptLogits;
+    root->residual = std::move(out[0].residual); // the last prompt position's, as a decode step would give
     root->lastForwardMs = ms;
     if (m_options.captureAttention && !rec.attention.empty()) {
         // The last prompt token's row, as a decode step would have produced it.
@@ -250,6 +254,7 @@ int Session::fork(int from)
         r.lane = l->info.id;
     l->logits = src.logits;
     l->attention = src.attention;
+    l->residual = src.residual;
     l->lastForwardMs = src.lastForwardMs;
     applySampling(*l, src.params);
     m_lanes.emplace(m_nextLane, std::move(l));
@@ -320,6 +325,28 @@ void Session::fillRecord(const Lane& l, StepRecord& rec, int32_t token, bool for
     }
 }
 
+void Session::fillLens(const Lane& l, StepRecord& rec)
+{
+    // The residual is that of the forward pass behind l.logits; empty when the lens was off for it.
+    if (!m_options.logitLens || l.residual.empty())
+        return;
+    const auto t0 = Clock::now();
+    if (!m_lens)
+        m_lens = std::make_unique<LogitLens>(m_model);
+    const std::vector<LayerLens> layers = m_lens->run(l.residual, m_options.lensTop, rec.chosen);
+    rec.lens.reserve(layers.size());
+    for (const LayerLens& layer : layers) {
+        std::vector<TokenLogprob> top;
+        top.reserve(layer.top.size());
+        for (const LensToken& t : layer.top)
+            top.push_back({t.id, t.logprob});
+        rec.lens.push_back(std::move(top));
+        rec.lensChosenRank.push_back(layer.chosenRank);
+        rec.lensChosenProb.push_back(std::exp(layer.chosenLogprob));
+    }
+    rec.lensMs = msSince(t0);
+}
+
 StepRecord Session::step(int id) { return stepLanes({id}).front(); }
 
 StepRecord Session::force(int id, int32_t token)
@@ -360,6 +387,7 @@ std::vector<StepRecord> Session::advance(const std::vector<int>& ids, const std:
         rec.sampleMs = msSince(t0);
         fillRecord(l, rec, token, !forced.empty());
         rec.attention = l.attention;
+        fillLens(l, rec);
 
         // Stop rules, in the order a server applies them.
         const StopFeed fed = l.stop.feed(rec.bytes);
@@ -395,7 +423,7 @@ std::vector<StepRecord> Session::advance(const std::vector<int>& ids, const std:
         const auto t0 = Clock::now();
         std::vector<SequenceOutput> out;
         try {
-            out = forwardSequences(seqs, tokens, false, m_options.captureAttention);
+            out = forwardSequences(seqs, tokens, false, m_options.captureAttention, m_options.logitLens);
         } catch (...) {
             // Undo the choices of this step so the lanes stay exactly as they were.
             for (int id : ids) {
@@ -413,6 +441,7 @@ std::vector<StepRecord> Session::advance(const std::vector<int>& ids, const std:
             Lane& l = lane_(toForward[i]);
             l.logits = std::move(out[i].logits);
             l.attention = std::move(out[i].attention);
+            l.residual = std::move(out[i].residual);
             l.lastForwardMs = ms;
             l.history.back().forwardMs = ms;
             for (StepRecord& r : records)
@@ -430,10 +459,11 @@ void Session::restoreLogits(Lane& l)
     const int32_t last = l.generated.empty() ? m_prompt.back() : l.generated.back();
     m_kv.truncate(l.seq, kept - 1);
     const auto t0 = Clock::now();
-    auto out = forwardSequences({l.seq}, {{last}}, false, m_options.captureAttention);
+    auto out = forwardSequences({l.seq}, {{last}}, false, m_options.captureAttention, m_options.logitLens);
     l.lastForwardMs = msSince(t0);
     l.logits = std::move(out[0].logits);
     l.attention = std::move(out[0].attention);
+    l.residual = std::move(out[0].residual);
 }
 
 void Session::rewind(int id, int n)
@@ -489,6 +519,7 @@ std::vector<int32_t> Session::generatedIds(int id) const { return lane_(id).gene
 bool Session::finished(int id) const { return lane_(id).info.finished; }
 const std::vector<StepRecord>& Session::history(int id) const { return lane_(id).history; }
 const std::vector<float>& Session::currentLogits(int id) const { return lane_(id).logits; }
+const std::vector<float>& Session::currentResidual(int id) const { return lane_(id).residual; }
 
 std::string Session::text(int id) const
 {

@@ -10,6 +10,7 @@
 #include "decoding/step_record.h"
 #include "model/backend.h"
 #include "model/kv_cache.h"
+#include "model/logit_lens.h"
 #include "model/model.h"
 
 #include <atomic>
@@ -25,6 +26,10 @@ struct SessionOptions {
     bool captureAttention = false; // attention rows in every StepRecord and the prompt's T x T
     bool promptLogprobs = true;    // log p of every prompt token (logits of every prompt position)
     int topCandidates = 20;        // candidates kept per stage snapshot and raw top-k
+    // Logit lens: capture the residual stream after every layer at each forward pass and fill
+    // StepRecord::lens (top `lensTop` per layer). Costs nothing while off; takes effect from the next forward.
+    bool logitLens = false;
+    int lensTop = 5;
 };
 
 // What a lane is for the views: the root lane, a side-by-side lane, or a branch off a past step.
@@ -93,6 +98,9 @@ public:
     std::string text(int lane) const;           // the lane's output text (cut before a matched stop string)
     LaneMetrics metrics(int lane) const;
     const std::vector<float>& currentLogits(int lane) const;
+    // (L, C) residual stream after each layer from the forward pass that gave currentLogits(); empty when
+    // the logit lens is off. Project it with LogitLens (model/logit_lens.h).
+    const std::vector<float>& currentResidual(int lane) const;
 
     // Beam search from the prompt with `params` (numBeams > 1); the whole tree is recorded.
     // Uses the KV cache's copy-on-write sharing for the beams; leaves the lanes untouched.
@@ -111,12 +119,13 @@ private:
     // Appends tokens to KV sequences and runs them; on failure the appended positions are dropped.
     std::vector<SequenceOutput> forwardSequences(const std::vector<int>& seqs,
                                                  const std::vector<std::vector<int32_t>>& tokens, bool allLogits,
-                                                 bool capture);
+                                                 bool capture, bool residual = false);
     std::vector<StepRecord> advance(const std::vector<int>& lanes, const std::vector<int32_t>& forced);
     void applySampling(Lane& lane, const SamplingParams& params);
     void restoreLogits(Lane& lane);
     SamplingContext contextFor(const Lane& lane) const;
     void fillRecord(const Lane& lane, StepRecord& rec, int32_t token, bool forced) const;
+    void fillLens(const Lane& lane, StepRecord& rec);
 
     std::shared_ptr<const Model> m_model;
     std::unique_ptr<Backend> m_backend;
@@ -130,6 +139,7 @@ private:
     KvStats m_lastBeamKv;
     std::map<int, std::unique_ptr<Lane>> m_lanes;
     int m_nextLane = 0;
+    std::unique_ptr<LogitLens> m_lens; // made on first use of SessionOptions::logitLens
 };
 
 } // namespace logitscope

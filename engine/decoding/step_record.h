@@ -44,6 +44,12 @@ struct StepRecord {
     double sampleMs = 0;          // the sampling chain
     FinishReason finish = FinishReason::None; // set on the step that ended the lane
     std::string stopString;       // the stop sequence that matched, when finish == Stop
+    // The logit lens (SessionOptions::logitLens), from the residual stream of the forward pass that produced
+    // this step's logits: what every layer would have predicted here. Empty when the lens is off.
+    std::vector<std::vector<TokenLogprob>> lens; // (L) top-k per layer, best first; row L-1 equals rawTop's head
+    std::vector<int> lensChosenRank;             // (L) rank of `chosen` at each layer (0 = that layer's top)
+    std::vector<float> lensChosenProb;           // (L) probability of `chosen` at each layer
+    double lensMs = 0;                           // time spent projecting the lens
 };
 
 struct LaneMetrics {

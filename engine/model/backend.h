@@ -27,12 +27,17 @@ struct SequenceInput {
 struct SequenceOutput {
     std::vector<float> logits;    // (T or 1, V) raw logits
     std::vector<float> attention; // (L, H, T, pos0 + T) softmax probabilities, when captured (future keys are 0)
+    // (L, C) the last new position's residual stream after each layer (raw hidden state: before the final
+    // norm, row L-1 is what the head sees), when captured; empty otherwise and when the sequence had no tokens.
+    // Projected through the final norm and the LM head by LogitLens (logit_lens.h).
+    std::vector<float> residual;
 };
 
 struct ForwardOptions {
     bool captureAttention = false;
     const std::atomic<bool>* cancel = nullptr;          // checked between layers; throws Cancelled
     std::function<void(int done, int total)> progress;  // layers done, for long prefills
+    bool captureResidual = false;                       // fill SequenceOutput::residual (the logit lens)
 };
 
 // Where the bytes are: shown in the KV / memory view and by `bench`.

@@ -281,8 +281,11 @@ void CpuBackend::forward(std::span<const SequenceInput> batch, std::span<Sequenc
     for (size_t i = 0; i < batch.size(); ++i) {
         out[i].logits.clear();
         out[i].attention.clear();
+        out[i].residual.clear();
         if (options.captureAttention)
             out[i].attention.assign(size_t(L) * H * rows[i].T * size_t(rows[i].pos0 + rows[i].T), 0.0f);
+        if (options.captureResidual && rows[i].T > 0)
+            out[i].residual.resize(size_t(L) * C);
     }
     if (N == 0)
         return;
@@ -363,6 +366,13 @@ void CpuBackend::forward(std::span<const SequenceInput> batch, std::span<Sequenc
         // x = x + hb Wdownᵀ + bdown
         ops::matmul(m_xb.data(), m_hb.data(), lw.wDown, bias(lv.bDown), N, m_pool.get());
         ops::add(m_x.data(), m_x.data(), m_xb.data(), N * C);
+
+        // residual[l] = x of each sequence's last new row (the logit lens)
+        if (options.captureResidual)
+            for (size_t i = 0; i < batch.size(); ++i)
+                if (rows[i].T > 0)
+                    std::memcpy(&out[i].residual[size_t(l) * C], &m_x[size_t(rows[i].row0 + rows[i].T - 1) * C],
+                                size_t(C) * sizeof(float));
 
         if (options.progress)
             options.progress(l + 1, L);

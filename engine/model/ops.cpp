@@ -434,7 +434,7 @@ void rowsTile(float* out, int outStride, const float* x, int T, const TensorView
     if (w.type == DType::F32) {
         wt = static_cast<const float*>(w.data) + size_t(r0) * K;
     } else {
-        tile.resize(size_t(kTileRows) * K);
+        tile.resize(size_t(r1 - r0) * K);
         convertRows(tile.data(), w, r0, r1);
         wt = tile.data();
     }
@@ -479,7 +479,8 @@ void matmulMany(std::span<const MatmulJob> jobs, const float* x, int T, ThreadPo
             chunk = int(std::max<size_t>(4, (32 * 1024) / std::max<size_t>(rowBytes, 1)));
             chunk = std::min(chunk, std::max(4, (N + threads * 4 - 1) / (threads * 4)));
         } else {
-            chunk = kTileRows;
+            // Few, large tiles: each sgemm call re-packs x, so fewer calls cost less (but keep 2 per thread).
+            chunk = std::min(kTileRows * 4, std::max(kTileRows, ((N + threads * 2 - 1) / (threads * 2) + 15) / 16 * 16));
         }
         parts[j] = {tasks, chunk, N};
         tasks += (N + chunk - 1) / chunk;

@@ -160,9 +160,12 @@ std::shared_ptr<const Model> SyntheticModelBuilder::build(const ModelConfig& con
     TensorMaker mk(model->m_owned, seed);
     Weights& w = model->m_weights;
     const DType f32 = DType::F32;
-    w.tokenEmbedding = mk.make("token_embd", {c.vocabSize, c.hidden}, matrixType, 1.0f);
+    // A tied table is also the LM head: give it the head's variance (1/C), so logits have the
+    // spread of a trained model's (std ~1) rather than ~sqrt(C), which no fp16 GPU path could follow.
+    const float embeddingAmp = c.tiedEmbeddings ? std::sqrt(3.0f / float(c.hidden)) : 1.0f;
+    w.tokenEmbedding = mk.make("token_embd", {c.vocabSize, c.hidden}, matrixType, embeddingAmp);
     if (gpt2)
-        w.positionEmbedding = mk.make("position_embd", {c.contextLength, c.hidden}, matrixType, 0.5f);
+        w.positionEmbedding = mk.make("position_embd", {c.contextLength, c.hidden}, matrixType, 0.5f * embeddingAmp);
     for (int l = 0; l < c.layers; ++l) {
         const std::string p = "blk." + std::to_string(l) + ".";
         LayerWeights lw;

@@ -113,6 +113,7 @@ private slots:
         {
             auto b = ggufHeader(3, 0, 1);
             put<uint64_t>(b, uint64_t(1) << 50); // key length past the end
+            b.resize(b.size() + 64, 0);
             add("key length past end", b, "truncated while reading metadata key");
         }
         {

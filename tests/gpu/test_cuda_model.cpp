@@ -95,6 +95,15 @@ void compareWithCpu(const std::string& label, std::shared_ptr<const Model> model
     // prompt: every position's log-probs and the T x T attention
     const int sc = cpu.cache.createSequence();
     const SequenceOutput pc = cpu.run(sc, prompt, true, true);
+    { // the scale fp16 rounding errors are multiplied by (tied random models: ~10x; cuda/bench/fp16_emulation.cpp)
+        double s = 0, s2 = 0;
+        for (float z : pc.logits) {
+            s += z;
+            s2 += double(z) * z;
+        }
+        const double n = double(pc.logits.size()), mean = s / n;
+        std::printf("  cpu logit std %.2f\n", std::sqrt(std::max(0.0, s2 / n - mean * mean)));
+    }
     int sg[2];
     for (int i = 0; i < 2; ++i) {
         sg[i] = gpus[i]->cache.createSequence();

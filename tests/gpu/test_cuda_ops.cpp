@@ -235,6 +235,63 @@ double caseMatmulSiluMul(int T, int F, int K, bool gemv)
     return nmse(fromHalf(out.download()), want);
 }
 
+// RMSNorm folded into the mat-vec (decode) against ops::rmsnorm in fp32 then ops::matmul: q/k/v-like jobs
+// (or one LM-head-like job) and SwiGLU. gemv off / T > 4: the rmsnorm + plain path. Error: worst NMSE.
+double caseMatmulRmsNorm(int T, int K, std::vector<int> Ns, bool gemv, bool siluMul)
+{
+    std::mt19937 rng(uint32_t(T * 31 + K + int(Ns.size()) * 1000 + (siluMul ? 7 : 0)));
+    const auto x = randomFloats(size_t(T) * K, rng, -3, 3), nw = randomFloats(size_t(K), rng, 0.5f, 1.5f);
+    std::vector<float> xn(x.size());
+    for (int t = 0; t < T; ++t)
+        ops::rmsnorm(&xn[size_t(t) * K], &x[size_t(t) * K], nw.data(), K, 1e-5f);
+    DeviceArray<float> dx(x), dnw(nw);
+    DeviceArray<uint16_t> scratch(x.size());
+    g::GemmContext ctx = gGemm;
+    ctx.gemv = gemv;
+    auto* xb = reinterpret_cast<__half*>(scratch.get());
+    const int J = int(Ns.size());
+    std::vector<std::vector<uint16_t>> ws;
+    std::vector<std::vector<float>> bs;
+    for (int j = 0; j < J; ++j) {
+        ws.push_back(toHalf(randomFloats(size_t(Ns[size_t(j)]) * K, rng, -0.05f, 0.05f)));
+        bs.push_back(randomFloats(size_t(Ns[size_t(j)]), rng));
+    }
+    std::vector<std::unique_ptr<DeviceArray<uint16_t>>> dws;
+    std::vector<std::unique_ptr<DeviceArray<float>>> dbs, outs;
+    std::vector<g::DeviceMatrix> m(static_cast<size_t>(J));
+    for (int j = 0; j < J; ++j) {
+        dws.push_back(std::make_unique<DeviceArray<uint16_t>>(ws[size_t(j)]));
+        dbs.push_back(std::make_unique<DeviceArray<float>>(bs[size_t(j)]));
+        m[size_t(j)] = g::DeviceMatrix{reinterpret_cast<const __half*>(dws.back()->get()), Ns[size_t(j)], K};
+    }
+    if (siluMul) { // jobs 0, 1: gate (no bias), up (bias)
+        const int F = Ns[0];
+        std::vector<float> gate(size_t(T) * F), up(size_t(T) * F), want(size_t(T) * F);
+        ops::matmul(gate.data(), xn.data(), halfView(ws[0], F, K), nullptr, T);
+        ops::matmul(up.data(), xn.data(), halfView(ws[1], F, K), bs[1].data(), T);
+        ops::siluMul(want.data(), gate.data(), up.data(), T * F);
+        DeviceArray<uint16_t> out(want.size());
+        DeviceArray<float> sg(want.size()), su(want.size());
+        g::matmulSiluMulRmsNorm(reinterpret_cast<__half*>(out.get()), dx.get(), dnw.get(), 1e-5f, xb, m[0], m[1],
+                                dbs[1]->get(), T, ctx, sg.get(), su.get());
+        return nmse(fromHalf(out.download()), want);
+    }
+    std::vector<g::MatmulJob> jobs;
+    for (int j = 0; j < J; ++j) {
+        outs.push_back(std::make_unique<DeviceArray<float>>(size_t(T) * Ns[size_t(j)]));
+        jobs.push_back(g::MatmulJob{outs.back()->get(), &m[size_t(j)], j == 1 ? nullptr : dbs[size_t(j)]->get()});
+    }
+    g::matmulManyRmsNorm(jobs, dx.get(), dnw.get(), 1e-5f, xb, T, ctx);
+    double worst = 0;
+    for (int j = 0; j < J; ++j) {
+        std::vector<float> want(size_t(T) * Ns[size_t(j)]);
+        ops::matmul(want.data(), xn.data(), halfView(ws[size_t(j)], Ns[size_t(j)], K),
+                    j == 1 ? nullptr : bs[size_t(j)].data(), T);
+        worst = std::max(worst, nmse(outs[size_t(j)]->download(), want));
+    }
+    return worst;
+}
+
 // ---- paged KV cache and attention ----------------------------------------------------------------
 
 // A paged cache with random contents and a random block order for each sequence.
@@ -539,6 +596,15 @@ int main(int argc, char** argv)
         {"matmulSiluMul fused T=3 1536x576", 5e-4, [] { return caseMatmulSiluMul(3, 1536, 576, true); }},
         {"matmulSiluMul cublas T=6 688x256", 5e-4, [] { return caseMatmulSiluMul(6, 688, 256, true); }},
         {"matmulSiluMul unfused T=2 688x256", 5e-4, [] { return caseMatmulSiluMul(2, 688, 256, false); }},
+        // fp32 normed input: only accumulation order differs from the CPU (fused), fp16 xb otherwise
+        {"matmulManyRmsNorm fused T=1 q/k/v K=2048", 1e-6, [] { return caseMatmulRmsNorm(1, 2048, {2048, 256, 256}, true, false); }},
+        {"matmulManyRmsNorm fused T=4 q/k/v K=576", 1e-6, [] { return caseMatmulRmsNorm(4, 576, {576, 192, 192}, true, false); }},
+        {"matmulManyRmsNorm fused T=2 head 32000x256", 1e-6, [] { return caseMatmulRmsNorm(2, 256, {32000}, true, false); }},
+        {"matmulManyRmsNorm fallback T=6 q/k/v", 5e-4, [] { return caseMatmulRmsNorm(6, 256, {256, 64, 64}, true, false); }},
+        {"matmulManyRmsNorm no-gemv T=1 K=100 (scalar)", 5e-4, [] { return caseMatmulRmsNorm(1, 100, {97}, false, false); }},
+        {"matmulSiluMulRmsNorm fused T=1 5632x2048", 1e-6, [] { return caseMatmulRmsNorm(1, 2048, {5632, 5632}, true, true); }},
+        {"matmulSiluMulRmsNorm fused T=3 1536x576", 1e-6, [] { return caseMatmulRmsNorm(3, 576, {1536, 1536}, true, true); }},
+        {"matmulSiluMulRmsNorm fallback T=5 688x256", 5e-4, [] { return caseMatmulRmsNorm(5, 256, {688, 688}, true, true); }},
         {"kv write+gather Hkv=2 D=64 T=20 pos0=13 (max abs)", 0.0, [] { return caseKvRoundTrip(2, 64, 20, 13); }},
         {"kv write+gather+rope rotate-half Hkv=2 D=64", 1e-7, [] { return caseKvRoundTrip(2, 64, 20, 13, true); }},
         {"kv write+gather+rope interleaved Hkv=4 D=32", 1e-7, [] { return caseKvRoundTrip(4, 32, 5, 40, true, RopeLayout::Interleaved); }},
@@ -563,7 +629,8 @@ int main(int argc, char** argv)
     if (quick) { // a few of each kind, for compute-sanitizer
         const char* keep[] = {"rmsnorm rows=5", "layernorm rows=4", "rope llama3", "softmax rows=3", "embeddingGather",
                               "matmul gemv T=4", "matmul gemv scalar", "matmul cublas T=5", "matmulMany gemv T=4",
-                              "matmulSiluMul fused T=3", "kv write+gather+rope interleaved", "attentionDecode H=8 Hkv=2",
+                              "matmulSiluMul fused T=3", "matmulManyRmsNorm fused T=4", "matmulSiluMulRmsNorm fused T=3",
+                              "kv write+gather+rope interleaved", "attentionDecode H=8 Hkv=2",
                               "attentionDecode H=14", "attentionDecode+rope interleaved", "attentionPrefill capture",
                               "logSoftmaxTopK V=32000"};
         std::vector<Case> some;

@@ -1,0 +1,172 @@
+// The bars of one step, derived from the chain's per-stage snapshots.
+#include "models/distribution.h"
+
+#include "models/token_display.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace logitscope::gui {
+
+bool isPenaltyStage(const QString& stage)
+{
+    const QString s = stage.toLower();
+    return s.contains(QLatin1String("penal")) || s.contains(QLatin1String("repe")) || s.contains(QLatin1String("gram"))
+        || s.contains(QLatin1String("presence")) || s.contains(QLatin1String("frequency")) || s.contains(QLatin1String("min-new"))
+        || s.contains(QLatin1String("min_new")) || s.contains(QLatin1String("minnew"));
+}
+
+QString prettyStageName(const QString& stage)
+{
+    QString s = stage;
+    s.replace(QLatin1Char('_'), QLatin1Char('-'));
+    return s;
+}
+
+namespace {
+
+struct StageView {
+    QString name;
+    int survivors = 0;
+    bool complete = false; // the recorded top holds every survivor
+    std::unordered_map<int32_t, std::pair<float, float>> byId; // id -> (logit, prob)
+    std::unordered_map<int32_t, int> rank;
+    std::unordered_set<int32_t> penalised; // ids a penalty stage changed or masked
+};
+
+} // namespace
+
+Distribution makeDistribution(const logitscope::StepRecord& record, int k, const Vocabulary& vocabulary, bool preview)
+{
+    Distribution d;
+    d.valid = true;
+    d.lane = record.lane;
+    d.step = record.step;
+    d.preview = preview;
+    d.chosen = preview ? record.sample.chosen : record.chosen;
+    if (d.chosen < 0)
+        d.chosen = record.sample.chosen;
+
+    // Stage views.
+    std::vector<StageView> stages;
+    stages.reserve(record.sample.stages.size());
+    for (const auto& st : record.sample.stages) {
+        StageView v;
+        v.name = QString::fromStdString(st.name);
+        v.survivors = int(st.survivors);
+        v.complete = int(st.top.size()) >= v.survivors;
+        for (int i = 0; i < int(st.top.size()); ++i) {
+            v.byId.emplace(st.top[i].id, std::make_pair(st.top[i].logit, st.top[i].prob));
+            v.rank.emplace(st.top[i].id, i);
+        }
+        v.penalised.insert(st.penalised.begin(), st.penalised.end());
+        StageSummary sum;
+        sum.name = prettyStageName(v.name);
+        sum.survivors = v.survivors;
+        sum.entropy = st.entropy;
+        for (const auto& c : st.top)
+            sum.top.append(c.prob);
+        d.stages.append(sum);
+        stages.push_back(std::move(v));
+    }
+
+    // Display set: the raw top-k, plus the chosen token when it lies outside.
+    std::vector<std::pair<int32_t, double>> raw; // id, raw prob
+    for (const auto& t : record.rawTop) {
+        if (int(raw.size()) >= k)
+            break;
+        raw.emplace_back(t.id, std::exp(double(t.logprob)));
+    }
+    const bool chosenShown = std::any_of(raw.begin(), raw.end(), [&](auto& p) { return p.first == d.chosen; });
+    if (!chosenShown && d.chosen >= 0) {
+        double p = std::numeric_limits<double>::quiet_NaN();
+        for (const auto& t : record.rawTop)
+            if (t.id == d.chosen)
+                p = std::exp(double(t.logprob));
+        if (!preview && d.chosen == record.chosen)
+            p = std::exp(double(record.chosenLogprob));
+        raw.emplace_back(d.chosen, std::isfinite(p) ? p : 0.0);
+    }
+
+    for (const auto& [id, rawProb] : raw) {
+        BarCandidate c;
+        c.id = id;
+        c.bytes = vocabulary.bytes(id);
+        if (c.bytes.isEmpty() && id == record.chosen)
+            c.bytes = QByteArray(record.bytes.data(), qsizetype(record.bytes.size()));
+        c.label = c.bytes.isEmpty() ? vocabulary.piece(id) : tokenLabel(c.bytes, 12);
+        if (c.label.isEmpty())
+            c.label = QString::number(id);
+        c.rawProb = rawProb;
+        c.chosen = id == d.chosen;
+
+        bool alive = true;
+        int prevRank = -1;
+        for (size_t s = 0; s < stages.size() && alive; ++s) {
+            const StageView& v = stages[s];
+            const bool touched = v.penalised.count(id) != 0;
+            auto it = v.byId.find(id);
+            if (it != v.byId.end() && std::isfinite(it->second.first)) {
+                c.penalised |= touched;
+                prevRank = v.rank.at(id);
+                continue;
+            }
+            // Absent from this stage's recorded top: removed when a penalty masked it, when the record
+            // is complete, or when it ranked beyond the stage's survivors before it (tail truncation).
+            // A penalty that only lowered a logit can push a token out of the recorded top without
+            // removing it: it counts as masked only when the stage reduced the survivors.
+            const bool masked = touched && s > 0 && v.survivors < stages[s - 1].survivors;
+            if (masked || (!touched && v.complete) || (prevRank >= 0 && prevRank >= v.survivors)) {
+                alive = false;
+                c.removedBy = prettyStageName(v.name);
+                c.penalised |= touched;
+            } else {
+                c.penalised |= touched;
+                prevRank = -1; // beyond the recorded top: unknown from here on
+            }
+        }
+        if (!alive) {
+            c.finalProb = 0;
+        } else if (!stages.empty()) {
+            auto it = stages.back().byId.find(id);
+            if (it != stages.back().byId.end()) {
+                c.finalProb = it->second.second;
+            } else if (c.chosen) {
+                c.finalProb = preview ? record.sample.chosenProb : record.chosenProb; // recorded with the choice
+            } else {
+                c.finalProb = 0;
+                c.finalKnown = false;
+            }
+        } else {
+            c.finalProb = rawProb;
+        }
+        d.bars.append(c);
+    }
+
+    // Cut-off lines: before the first bar (in raw order) that a truncation stage removed.
+    for (const auto& v : stages) {
+        if (isPenaltyStage(v.name))
+            continue;
+        const QString name = prettyStageName(v.name);
+        for (int i = 0; i < d.bars.size(); ++i)
+            if (d.bars[i].removedBy == name) {
+                d.cuts.append({name, i - 0.5});
+                break;
+            }
+    }
+
+    for (const auto& c : d.bars)
+        if (c.id == d.chosen) {
+            d.chosenLabel = c.label;
+            d.chosenRawProb = c.rawProb;
+        }
+    d.chosenProb = preview ? record.sample.chosenProb : record.chosenProb;
+    if (d.chosenLabel.isEmpty() && d.chosen >= 0)
+        d.chosenLabel = tokenLabel(vocabulary.bytes(d.chosen), 12);
+    return d;
+}
+
+} // namespace logitscope::gui

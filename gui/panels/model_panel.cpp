@@ -1,0 +1,203 @@
+// The Model panel.
+#include "panels/model_panel.h"
+
+#include "models/inference_controller.h"
+
+#include "model/backend.h"
+
+#include <QComboBox>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLocale>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QVBoxLayout>
+
+namespace logitscope::gui {
+
+namespace {
+
+enum Row { NameRow, ArchRow, ParamsRow, DtypeRow, ContextRow, ShapeRow, DeviceRow, KvRow, RowCount };
+
+QString humanBytes(double bytes)
+{
+    return QLocale().formattedDataSize(qint64(bytes), 1, QLocale::DataSizeTraditionalFormat);
+}
+
+QString humanCount(double n)
+{
+    if (n >= 1e9)
+        return QString::number(n / 1e9, 'f', 2) + QStringLiteral(" B");
+    if (n >= 1e6)
+        return QString::number(n / 1e6, 'f', 1) + QStringLiteral(" M");
+    if (n >= 1e3)
+        return QString::number(n / 1e3, 'f', 1) + QStringLiteral(" k");
+    return QString::number(n, 'f', 0);
+}
+
+} // namespace
+
+ModelPanel::ModelPanel(InferenceController* controller, QWidget* parent) : QWidget(parent), m_controller(controller)
+{
+    auto* layout = new QVBoxLayout(this);
+
+    auto* buttons = new QHBoxLayout;
+    m_openFile = new QPushButton(tr("Open GGUF…"), this);
+    m_openFile->setToolTip(tr("Open a single-file model in llama.cpp's GGUF format."));
+    m_openFolder = new QPushButton(tr("Open HF folder…"), this);
+    m_openFolder->setToolTip(tr("Open a Hugging Face model folder (config.json, *.safetensors and a tokenizer)."));
+    buttons->addWidget(m_openFile);
+    buttons->addWidget(m_openFolder);
+    layout->addLayout(buttons);
+
+    auto* deviceRow = new QHBoxLayout;
+    deviceRow->addWidget(new QLabel(tr("Device:"), this));
+    m_device = new QComboBox(this);
+    m_device->addItem(tr("Automatic"), QStringLiteral("auto"));
+    for (const auto& name : logitscope::availableBackends())
+        m_device->addItem(QString::fromStdString(name).toUpper(), QString::fromStdString(name));
+    m_device->setToolTip(tr("Where the arithmetic runs. Automatic uses the GPU when one is available and "
+                            "falls back to the CPU. Takes effect when a model is opened."));
+    deviceRow->addWidget(m_device, 1);
+    layout->addLayout(deviceRow);
+
+    m_progress = new QProgressBar(this);
+    m_progress->setRange(0, 0);
+    m_progress->setTextVisible(false);
+    m_progress->setMaximumHeight(8);
+    m_progress->hide();
+    layout->addWidget(m_progress);
+
+    m_status = new QLabel(this);
+    m_status->setWordWrap(true);
+    m_status->setTextFormat(Qt::RichText);
+    layout->addWidget(m_status);
+
+    m_error = new QLabel(this);
+    m_error->setWordWrap(true);
+    m_error->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_error->setStyleSheet(QStringLiteral("QLabel { color: #b00020; background: #fdecee; border: 1px solid #f3b7bf;"
+                                          " border-radius: 4px; padding: 4px; }"));
+    m_error->hide();
+    layout->addWidget(m_error);
+
+    m_form = new QFormLayout;
+    m_form->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
+    const QStringList labels = {tr("Name"),    tr("Architecture"), tr("Parameters"), tr("Weights"),
+                                tr("Context"), tr("Shape"),        tr("Device"),     tr("KV cache")};
+    for (int r = 0; r < RowCount; ++r) {
+        auto* value = new QLabel(QStringLiteral("—"), this);
+        value->setTextInteractionFlags(Qt::TextSelectableByMouse);
+        value->setWordWrap(true);
+        m_values.append(value);
+        m_form->addRow(labels[r] + QLatin1Char(':'), value);
+    }
+    layout->addLayout(m_form);
+    layout->addStretch(1);
+
+    connect(m_openFile, &QPushButton::clicked, this, &ModelPanel::openFile);
+    connect(m_openFolder, &QPushButton::clicked, this, &ModelPanel::openFolder);
+    connect(controller, &InferenceController::modelLoadStarted, this, [this](const QString& path) {
+        m_progress->show();
+        m_error->hide();
+        m_status->setText(tr("Loading <b>%1</b>…").arg(QFileInfo(path).fileName().toHtmlEscaped()));
+        m_openFile->setEnabled(false);
+        m_openFolder->setEnabled(false);
+    });
+    connect(controller, &InferenceController::modelLoadFinished, this, [this](const ModelInfo& info) {
+        m_progress->hide();
+        m_openFile->setEnabled(true);
+        m_openFolder->setEnabled(true);
+        showInfo(info);
+    });
+    connect(controller, &InferenceController::modelLoadFailed, this, [this](const QString& path, const QString& message) {
+        m_progress->hide();
+        m_openFile->setEnabled(true);
+        m_openFolder->setEnabled(true);
+        m_error->setText(tr("Could not open %1:\n%2").arg(QFileInfo(path).fileName(), message));
+        m_error->setToolTip(path);
+        m_error->show();
+        if (m_controller->hasModel())
+            showInfo(m_controller->modelInfo()); // the previous model stays loaded
+        else
+            showEmpty();
+    });
+    showEmpty();
+}
+
+void ModelPanel::setDefaultModelCandidates(const QStringList& paths)
+{
+    m_candidates = paths;
+    if (!m_controller->hasModel())
+        showEmpty();
+}
+
+QString ModelPanel::errorText() const
+{
+    return m_error->isHidden() ? QString() : m_error->text();
+}
+
+void ModelPanel::openFile()
+{
+    const QString path = QFileDialog::getOpenFileName(this, tr("Open a GGUF model"), QString(),
+                                                      tr("GGUF models (*.gguf);;All files (*)"));
+    if (!path.isEmpty())
+        m_controller->loadModel(path, m_device->currentData().toString());
+}
+
+void ModelPanel::openFolder()
+{
+    const QString path = QFileDialog::getExistingDirectory(this, tr("Open a Hugging Face model folder"));
+    if (!path.isEmpty())
+        m_controller->loadModel(path, m_device->currentData().toString());
+}
+
+void ModelPanel::setValue(int row, const QString& text, const QString& tooltip)
+{
+    m_values[row]->setText(text);
+    m_values[row]->setToolTip(tooltip);
+}
+
+void ModelPanel::showInfo(const ModelInfo& info)
+{
+    m_status->setText(tr("<span style='color:#1b7f3b'>●</span> Model loaded"));
+    setValue(NameRow, info.name, info.path);
+    setValue(ArchRow, info.architecture + QStringLiteral(" (%1)").arg(info.format),
+             tr("The model family: it decides how the layers are wired (norms, attention, feed-forward)."));
+    setValue(ParamsRow, humanCount(double(info.parameters)), tr("Number of learned numbers (weights) in the model."));
+    setValue(DtypeRow, tr("%1 · %2").arg(humanBytes(double(info.weightBytes)), info.dtype),
+             tr("Bytes the weights take, and their number format."));
+    setValue(ContextRow, tr("%1 tokens").arg(QLocale().toString(info.contextLength)),
+             tr("The most tokens (prompt + output) the model can look at at once."));
+    setValue(ShapeRow, tr("%1 layers · %2 heads (%3 KV) · width %4 · vocabulary %5")
+                           .arg(info.layers).arg(info.heads).arg(info.kvHeads).arg(info.hidden)
+                           .arg(QLocale().toString(info.vocabSize)));
+    QString device = info.device;
+    if (!info.backendNotice.isEmpty())
+        device += QStringLiteral("\n(") + info.backendNotice + QLatin1Char(')');
+    setValue(DeviceRow, QStringLiteral("%1 — %2").arg(info.backend.toUpper(), device));
+    setValue(KvRow, tr("%1 per token · %2 for the full context")
+                        .arg(humanBytes(double(info.kvBytesPerToken)),
+                             humanBytes(double(info.kvBytesPerToken) * info.contextLength)),
+             tr("Every token the model has read keeps its keys and values (K/V) of every layer, so "
+                "later tokens can attend to it without recomputing. This is what that memory costs."));
+}
+
+void ModelPanel::showEmpty()
+{
+    QString s = tr("<b>No model loaded — open one.</b><br>Use <i>Open GGUF…</i> or <i>Open HF folder…</i> above.");
+    if (!m_candidates.isEmpty()) {
+        s += tr("<br><small>The bundled model was looked for in:");
+        for (const QString& p : m_candidates)
+            s += QStringLiteral("<br>&nbsp;· ") + p.toHtmlEscaped();
+        s += QStringLiteral("</small>");
+    }
+    m_status->setText(s);
+    for (int r = 0; r < RowCount; ++r)
+        setValue(r, QStringLiteral("—"));
+}
+
+} // namespace logitscope::gui

@@ -1,0 +1,78 @@
+// SamplingPanel: every sampling setting as a control (slider + spin box where it helps). Each change
+// sends the whole SamplingParams to the controller; the engine validates it and re-samples the cached
+// logits (no forward pass), so the bars redraw at once. A rejected value is shown in red next to its
+// control with the engine's own message, and nothing is applied.
+#pragma once
+
+#include "decoding/sampling_params.h"
+
+#include <QMap>
+#include <QWidget>
+
+class QCheckBox;
+class QComboBox;
+class QDoubleSpinBox;
+class QGridLayout;
+class QLabel;
+class QLineEdit;
+class QSlider;
+class QSpinBox;
+
+namespace logitscope::gui {
+
+class InferenceController;
+
+class SamplingPanel : public QWidget {
+    Q_OBJECT
+public:
+    explicit SamplingPanel(InferenceController* controller, QWidget* parent = nullptr);
+
+    logitscope::SamplingParams params() const;   // what the controls say now
+    void setParams(const logitscope::SamplingParams& params); // moves the controls (no signal storm)
+    QSlider* temperatureSlider() const { return m_temperatureSlider; }
+    QString errorFor(const QString& key) const;  // the message shown next to a control ("" when fine)
+
+signals:
+    void paramsEdited(const logitscope::SamplingParams& params);
+
+private:
+    struct Row {
+        QLabel* label = nullptr;
+        QLabel* error = nullptr;
+        QWidget* editor = nullptr;
+    };
+    void addRow(const QString& key, const QString& label, const QString& tip, QWidget* editor, QSlider* slider = nullptr);
+    QDoubleSpinBox* addDouble(const QString& key, const QString& label, const QString& tip, double min, double max,
+                              double step, int decimals, int sliderScale, QSlider** sliderOut = nullptr);
+    QSpinBox* addInt(const QString& key, const QString& label, const QString& tip, int min, int max,
+                     int sliderMax = 0);
+    void emitChange();
+    void showError(const QString& message);
+    void clearErrors();
+
+    InferenceController* m_controller;
+    QGridLayout* m_grid;
+    int m_row = 0;
+    QMap<QString, Row> m_rows;
+    bool m_loading = false;
+
+    QCheckBox* m_greedy;
+    QDoubleSpinBox* m_temperature;
+    QSlider* m_temperatureSlider = nullptr;
+    QSpinBox* m_topK;
+    QDoubleSpinBox* m_topP;
+    QDoubleSpinBox* m_minP;
+    QDoubleSpinBox* m_typicalP;
+    QDoubleSpinBox* m_repetition;
+    QDoubleSpinBox* m_presence;
+    QDoubleSpinBox* m_frequency;
+    QSpinBox* m_noRepeat;
+    QSpinBox* m_minNew;
+    QSpinBox* m_maxNew;
+    QLineEdit* m_stop;
+    QSpinBox* m_seed;
+    QComboBox* m_order;
+    QLabel* m_generalError;
+};
+
+} // namespace logitscope::gui

@@ -177,7 +177,8 @@ int cmdPull(const Args& args)
         int cached = 0;
         for (const hub::PullFile& f : files)
             cached += f.cached;
-        std::fprintf(stderr, "%s: %lld files, %s", qPrintable(request.repoId), (long long)files.size(), qPrintable(hub::sizeText(total)));
+        std::fprintf(stderr, "%s: %lld file%s, %s", qPrintable(request.repoId), (long long)files.size(),
+                     files.size() == 1 ? "" : "s", qPrintable(hub::sizeText(total)));
         if (cached)
             std::fprintf(stderr, " (%d already in the cache)", cached);
         std::fprintf(stderr, "\n");
@@ -216,7 +217,7 @@ int cmdPull(const Args& args)
     // What Model::load takes: the snapshot folder, or the one GGUF file pulled.
     QString modelPath = result.snapshotPath;
     for (const hub::PullFile& f : result.files)
-        if (f.name.endsWith(".gguf") && !result.files.isEmpty()) {
+        if (f.name.endsWith(".gguf")) {
             modelPath = result.snapshotPath + '/' + f.name;
             break;
         }
@@ -232,8 +233,9 @@ int cmdPull(const Args& args)
         std::cout << j.dump() << "\n";
         return 0;
     }
-    std::printf("pulled %s (%s = %s): %lld files, %s downloaded, %s in all\n", qPrintable(result.repoId),
+    std::printf("pulled %s (%s = %s): %lld file%s, %s downloaded, %s in all\n", qPrintable(result.repoId),
                 qPrintable(result.revision), qPrintable(result.commit.left(12)), (long long)result.files.size(),
+                result.files.size() == 1 ? "" : "s",
                 qPrintable(hub::sizeText(result.downloadedBytes)), qPrintable(hub::sizeText(result.totalBytes)));
     std::printf("%s\n", qPrintable(modelPath));
     return 0;

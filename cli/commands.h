@@ -18,6 +18,9 @@ int cmdTokenize(const Args& args);
 int cmdGenerate(const Args& args);
 int cmdBench(const Args& args);
 int cmdMakeModel(const Args& args);
+int cmdModels(const Args& args);
+int cmdPull(const Args& args);
+void rememberModel(const std::string& path); // recent list shared with the GUI; no-op without the hub
 int cmdEmbeddings(const Args& args);
 
 // Shared by the commands: --device/--threads -> a backend, with the CPU-fallback notice on stderr.

@@ -32,6 +32,8 @@ commands:
   bench      --model PATH [--device D] [--prompt-tokens 512] [--gen-tokens 128] [--threads N] [--json]
   make-model --arch llama|qwen2|gpt2 --shape tiny|smollm2-135m|tinyllama-1.1b --format gguf|hf --out PATH
              [--vocab FILE] [--dtype f16|f32|bf16|q8_0] [--seed S]
+  models     [--dir PATH]... [--save-dirs] [--depth N] [--no-hf-cache] [--json]
+  pull       REPO_ID [--revision R] [--include GLOB]... [--retries N] [--json]
 )";
 
 } // namespace
@@ -57,6 +59,10 @@ int main(int argc, char** argv)
             return cli::cmdBench(cli::Args(argc, argv, 2, {"json"}));
         if (command == "embeddings")
             return cli::cmdEmbeddings(cli::Args(argc, argv, 2, {"json"}));
+        if (command == "models")
+            return cli::cmdModels(cli::Args(argc, argv, 2, {"json", "save-dirs", "no-hf-cache"}));
+        if (command == "pull")
+            return cli::cmdPull(cli::Args(argc, argv, 2, {"json"}));
         if (command == "make-model")
             return cli::cmdMakeModel(cli::Args(argc, argv, 2, {}));
         std::fprintf(stderr, "logitscope-cli: unknown command '%s'\n%s", command.c_str(), kUsage);

@@ -13,7 +13,7 @@ build=${BUILD_DIR:-$root/build}
 jobs=${JOBS:-$(nproc)}
 
 packages=(build-essential cmake ninja-build pkg-config qt6-base-dev libqcustomplot-dev libqcustomplot2.1-qt6
-  libsentencepiece-dev sentencepiece libpcre2-dev libicu-dev nlohmann-json3-dev libopenblas-dev xvfb xauth)
+  libsentencepiece-dev sentencepiece libpcre2-dev libicu-dev nlohmann-json3-dev libopenblas-dev xvfb xauth python3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

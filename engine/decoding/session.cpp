@@ -130,6 +130,7 @@ std::vector<SequenceOutput> Session::forwardSequences(const std::vector<int>& se
         opt.captureAttention = capture;
         opt.captureResidual = residual;
         opt.cancel = m_cancel;
+        opt.progress = m_progress;
         m_backend->forward(batch, out, opt);
         return out;
     } catch (...) {

@@ -14,6 +14,7 @@
 #include "model/model.h"
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -56,6 +57,8 @@ public:
     void setOptions(const SessionOptions& options) { m_options = options; }
     // Checked between layers of every forward pass; a set flag makes the call throw Cancelled.
     void setCancelFlag(const std::atomic<bool>* flag) { m_cancel = flag; }
+    // Called between layers of every forward pass (layers done, layers in all): a long prefill's progress.
+    void setProgress(std::function<void(int done, int total)> progress) { m_progress = std::move(progress); }
 
     // Tokenizes with the model's tokenizer (BOS per its settings, special-token text parsed).
     std::vector<int32_t> tokenize(const std::string& text, bool addSpecial = true, bool parseSpecial = true) const;
@@ -131,6 +134,7 @@ private:
     std::unique_ptr<Backend> m_backend;
     SessionOptions m_options;
     const std::atomic<bool>* m_cancel = nullptr;
+    std::function<void(int, int)> m_progress;
     KvCache m_kv;
     std::vector<int32_t> m_prompt;
     int m_promptSeq = -1;              // frozen sequence holding the prompt; lanes and beams fork it

@@ -227,6 +227,18 @@ private slots:
         QVERIFY(errorOf([&] { s.step(0); }).contains("has finished (length)"));
     }
 
+    void prefillReportsProgress()
+    {
+        auto m = referenceModel();
+        Session s(m, createBackend(m, "cpu", 1));
+        std::vector<std::pair<int, int>> calls;
+        s.setProgress([&](int done, int total) { calls.emplace_back(done, total); });
+        s.prefill(s.tokenize("Once upon a time"), sampled(1));
+        QCOMPARE(int(calls.size()), m->config().layers);
+        QCOMPARE(calls.back(), std::make_pair(m->config().layers, m->config().layers));
+        QCOMPARE(calls.front().first, 1);
+    }
+
     void contextFull()
     {
         auto m = referenceModel();

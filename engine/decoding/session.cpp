@@ -455,10 +455,11 @@ std::vector<StepRecord> Session::advance(const std::vector<int>& ids, const std:
 
 void Session::restoreLogits(Lane& l)
 {
-    // Drop the newest cached position and run its token again: the logits that followed it return.
+    // Run the lane's last token (again) at its position: the logits that followed it return. A lane
+    // that finished never forwarded its last token, so its cache may already stop one position short.
     const int kept = int(m_prompt.size() + l.generated.size());
     const int32_t last = l.generated.empty() ? m_prompt.back() : l.generated.back();
-    m_kv.truncate(l.seq, kept - 1);
+    m_kv.truncate(l.seq, std::min(m_kv.length(l.seq), kept - 1));
     const auto t0 = Clock::now();
     auto out = forwardSequences({l.seq}, {{last}}, false, m_options.captureAttention, m_options.logitLens);
     l.lastForwardMs = msSince(t0);
@@ -495,18 +496,11 @@ StepRecord Session::branch(int id, int step, int32_t token)
         l.info.kind = LaneKind::Branch;
         l.info.forkStep = step;
         if (step < int(l.generated.size()) || l.info.finished) {
-            // A finished lane never forwarded its last token: the cache holds one position fewer.
-            const int cached = m_kv.length(l.seq);
-            const int wanted = int(m_prompt.size()) + step;
             l.generated.resize(size_t(step));
             l.history.resize(size_t(step));
             l.info.finished = false;
             l.info.finish = FinishReason::None;
-            if (cached > wanted)
-                m_kv.truncate(l.seq, wanted);
-            if (m_kv.length(l.seq) == wanted) {
-                restoreLogits(l);
-            }
+            restoreLogits(l);
             applySampling(l, l.params);
         }
         return force(child, token);

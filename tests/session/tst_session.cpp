@@ -157,6 +157,32 @@ private slots:
         QCOMPARE(run(t, 0, 3), cont);
     }
 
+    void branchAfterFinishedLane()
+    {
+        // A lane that ended (max_new_tokens) never forwarded its last token; branching at the step
+        // after it must first run that token, so the branch equals forcing the same path by hand.
+        auto m = referenceModel();
+        Session s(m, createBackend(m, "cpu", 2));
+        SamplingParams p;
+        p.greedy = true;
+        p.maxNewTokens = 4;
+        s.prefill(s.tokenize("The capital of France is"), p);
+        const auto first = run(s, 0, 4);
+        QVERIFY(s.finished(0));
+        p.maxNewTokens = 10;
+        s.setSampling(0, p);
+        const StepRecord r = s.branch(0, 4, 300);
+        Session t(m, createBackend(m, "cpu", 2));
+        t.prefill(t.tokenize("The capital of France is"), p);
+        for (int32_t id : first)
+            t.force(0, id);
+        const StepRecord want = t.force(0, 300);
+        QCOMPARE(r.position, want.position);
+        QCOMPARE(r.rawTop.front().id, want.rawTop.front().id);
+        QVERIFY(std::fabs(r.chosenLogprob - want.chosenLogprob) < 1e-4f);
+        QCOMPARE(run(s, r.lane, 3), run(t, 0, 3));
+    }
+
     void invalidSettingsNotApplied()
     {
         auto m = referenceModel();

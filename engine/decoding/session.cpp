@@ -4,6 +4,7 @@
 #include "decoding/session.h"
 
 #include "common/error.h"
+#include "model/ops.h"
 
 #include <algorithm>
 #include <chrono>
@@ -22,19 +23,11 @@ double msSince(Clock::time_point t0)
     return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
 }
 
-// log-softmax of one row, in place into `out`.
+// log-softmax of one row into `out` (ops::logSoftmax, the arithmetic every raw log-prob uses).
 void logSoftmax(const float* logits, int n, std::vector<float>& out)
 {
     out.resize(size_t(n));
-    float mx = -std::numeric_limits<float>::infinity();
-    for (int i = 0; i < n; ++i)
-        mx = std::max(mx, logits[i]);
-    double sum = 0;
-    for (int i = 0; i < n; ++i)
-        sum += std::exp(double(logits[i] - mx));
-    const float lse = mx + float(std::log(sum));
-    for (int i = 0; i < n; ++i)
-        out[size_t(i)] = logits[i] - lse;
+    ops::logSoftmax(out.data(), logits, n);
 }
 
 std::vector<TokenLogprob> topLogprobs(const std::vector<float>& logprobs, int k)

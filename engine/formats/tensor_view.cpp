@@ -11,4 +11,14 @@ std::string shapeString(const std::vector<int64_t>& shape)
     return s + ")";
 }
 
+std::vector<float> toFloats(const TensorView& t)
+{
+    std::vector<float> v;
+    if (!t.data)
+        return v;
+    v.resize(size_t(t.elements()));
+    dequantize(t.type, t.data, v.data(), t.elements());
+    return v;
+}
+
 } // namespace logitscope

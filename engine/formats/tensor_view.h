@@ -30,4 +30,7 @@ struct TensorView {
 
 std::string shapeString(const std::vector<int64_t>& shape);
 
+// Every element of t converted to fp32 (empty for an absent tensor).
+std::vector<float> toFloats(const TensorView& t);
+
 } // namespace logitscope

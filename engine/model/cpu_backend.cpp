@@ -21,16 +21,6 @@ namespace logitscope {
 
 namespace {
 
-std::vector<float> toFloats(const TensorView& t)
-{
-    std::vector<float> v;
-    if (!t.data)
-        return v;
-    v.resize(size_t(t.elements()));
-    dequantize(t.type, t.data, v.data(), t.elements());
-    return v;
-}
-
 // MemTotal / MemAvailable from /proc/meminfo, in bytes (0 when unreadable).
 void readMemInfo(size_t& total, size_t& available)
 {

@@ -16,29 +16,11 @@ namespace logitscope {
 
 namespace {
 
-std::vector<float> toFloats(const TensorView& t)
-{
-    std::vector<float> v;
-    if (!t.data)
-        return v;
-    v.resize(size_t(t.elements()));
-    dequantize(t.type, t.data, v.data(), t.elements());
-    return v;
-}
-
-// log-softmax with the max subtracted and the sum in double — the same arithmetic as Session's raw log-probs.
+// log-softmax of one row into `out` (ops::logSoftmax, the arithmetic every raw log-prob uses).
 void logSoftmax(const float* logits, int n, std::vector<float>& out)
 {
     out.resize(size_t(n));
-    float mx = -std::numeric_limits<float>::infinity();
-    for (int i = 0; i < n; ++i)
-        mx = std::max(mx, logits[i]);
-    double sum = 0;
-    for (int i = 0; i < n; ++i)
-        sum += std::exp(double(logits[i] - mx));
-    const float lse = mx + float(std::log(sum));
-    for (int i = 0; i < n; ++i)
-        out[size_t(i)] = logits[i] - lse;
+    ops::logSoftmax(out.data(), logits, n);
 }
 
 } // namespace

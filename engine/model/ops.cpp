@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <cstring>
 #include <numbers>
 #include <vector>
@@ -519,4 +520,18 @@ void matvec(float* out, const float* x, const TensorView& w, const float* bias, 
     matmul(out, x, w, bias, 1, pool);
 }
 
+void logSoftmax(float* out, const float* x, int n)
+{
+    float mx = -std::numeric_limits<float>::infinity();
+    for (int i = 0; i < n; ++i)
+        mx = std::max(mx, x[i]);
+    double sum = 0;
+    for (int i = 0; i < n; ++i)
+        sum += std::exp(double(x[i] - mx));
+    const float lse = mx + float(std::log(sum));
+    for (int i = 0; i < n; ++i)
+        out[i] = x[i] - lse;
+}
+
 } // namespace logitscope::ops
+

@@ -34,6 +34,8 @@ void siluMul(float* out, const float* gate, const float* up, int n);
 void gelu(float* out, const float* x, int n);
 // In place: x = exp(x - max) / sum                                      (n)
 void softmax(float* x, int n);
+// out = x - log(sum(exp(x))), max subtracted, the sum in double          (n)
+void logSoftmax(float* out, const float* x, int n);
 // out = a + b (residual)                                                (n)
 void add(float* out, const float* a, const float* b, int n);
 

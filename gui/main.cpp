@@ -3,6 +3,7 @@
 #include "main_window.h"
 #include "models/inference_controller.h"
 #include "models/model_locator.h"
+#include "panels/lesson_screenshots.h"
 #include "panels/model_panel.h"
 #include "panels/prompt_panel.h"
 #include "screenshot.h"
@@ -35,6 +36,10 @@ int main(int argc, char** argv)
     QCommandLineOption promptOpt(QStringLiteral("prompt"), QStringLiteral("Start with this prompt."), QStringLiteral("S"));
     QCommandLineOption stepsOpt(QStringLiteral("steps"), QStringLiteral("Tokens to generate for screenshots (default 12)."),
                                 QStringLiteral("N"), QStringLiteral("12"));
+    QCommandLineOption lessonOpt(QStringLiteral("lesson"),
+                                 QStringLiteral("With --screenshot-dir: play lesson ID (or \"all\") and capture every step."),
+                                 QStringLiteral("ID"));
+    parser.addOption(lessonOpt);
     parser.addOptions({modelOpt, deviceOpt, shotsOpt, promptOpt, stepsOpt});
     parser.process(app);
 
@@ -59,6 +64,12 @@ int main(int argc, char** argv)
                                                    : QStringLiteral("It was the first time that the");
     window.show();
 
+    if (screenshots && parser.isSet(lessonOpt)) {
+        auto* shots = new LessonScreenshots(&window, &controller, parser.value(lessonOpt), parser.value(shotsOpt), &window);
+        QObject::connect(shots, &LessonScreenshots::finished, &app, [](int code) { QApplication::exit(code); });
+        QTimer::singleShot(0, shots, &LessonScreenshots::start);
+        return app.exec();
+    }
     if (screenshots) {
         auto* director = new ScreenshotDirector(&window, parser.value(shotsOpt), prompt, parser.value(stepsOpt).toInt(),
                                                 &window);

@@ -2,7 +2,12 @@
 #include "main_window.h"
 
 #include "models/inference_controller.h"
+#include "panels/attention_panel.h"
+#include "panels/beam_tree_panel.h"
+#include "panels/embedding_panel.h"
 #include "panels/generated_panel.h"
+#include "panels/lessons_panel.h"
+#include "panels/logit_lens_panel.h"
 #include "panels/model_panel.h"
 #include "panels/probability_panel.h"
 #include "panels/prompt_panel.h"
@@ -47,7 +52,10 @@ MainWindow::MainWindow(InferenceController* controller, Options options, QWidget
     splitDockWidget(m_modelDock, m_samplingDock, Qt::Vertical);
     splitDockWidget(m_promptDock, m_probabilityDock, Qt::Vertical);
     splitDockWidget(m_promptDock, m_generatedDock, Qt::Horizontal);
+    addAnalysisViews();
     createActions();
+    installLessons(this, controller); // the Lessons dock and menu (panels/lessons_panel.h)
+    addMeasurementViews();
 
     m_statusLabel = new QLabel(this);
     m_speedLabel = new QLabel(this);
@@ -95,6 +103,26 @@ QDockWidget* MainWindow::addPanel(const QString& title, const QString& objectNam
     return dock;
 }
 
+void MainWindow::addAnalysisViews()
+{
+    m_attentionPanel = new AttentionPanel(m_controller);
+    m_beamTreePanel = new BeamTreePanel(m_controller);
+    m_logitLensPanel = new LogitLensPanel(m_controller);
+    m_embeddingPanel = new EmbeddingPanel(m_controller);
+    auto* attention = addPanel(tr("Attention"), QStringLiteral("dock.attention"), m_attentionPanel, Qt::RightDockWidgetArea);
+    auto* beams = addPanel(tr("Beam search"), QStringLiteral("dock.beams"), m_beamTreePanel, Qt::RightDockWidgetArea);
+    auto* lens = addPanel(tr("Logit lens"), QStringLiteral("dock.lens"), m_logitLensPanel, Qt::RightDockWidgetArea);
+    auto* embeddings = addPanel(tr("Embeddings"), QStringLiteral("dock.embeddings"), m_embeddingPanel, Qt::RightDockWidgetArea);
+    for (auto* dock : {attention, beams, lens, embeddings})
+        tabifyDockWidget(m_probabilityDock, dock);
+    m_probabilityDock->raise();
+    // Attention and the lens cost time on every forward pass: recorded only while their view is on screen.
+    connect(attention, &QDockWidget::visibilityChanged, m_controller, &InferenceController::setCaptureAttention);
+    connect(lens, &QDockWidget::visibilityChanged, m_controller, &InferenceController::setLogitLens);
+    m_attentionPanel->followChips(m_promptPanel->chips(), m_generatedPanel->chips());
+    m_embeddingPanel->followChips(m_promptPanel->chips(), m_generatedPanel->chips());
+}
+
 void MainWindow::createActions()
 {
     auto* tb = addToolBar(tr("Generation"));
@@ -136,6 +164,10 @@ void MainWindow::createActions()
     auto* file = menuBar()->addMenu(tr("&File"));
     file->addAction(tr("Open &GGUF model…"), QKeySequence::Open, m_modelPanel, &ModelPanel::openFile);
     file->addAction(tr("Open Hugging Face &folder…"), m_modelPanel, &ModelPanel::openFolder);
+#ifdef LOGITSCOPE_HAVE_HUB
+    file->addAction(tr("&Browse models and download…"), QKeySequence(tr("Ctrl+Shift+O")), m_modelPanel,
+                    &ModelPanel::browseModels);
+#endif
     file->addSeparator();
     file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
     auto* gen = menuBar()->addMenu(tr("&Generate"));

@@ -19,6 +19,17 @@ class PromptPanel;
 class GeneratedPanel;
 class ProbabilityPanel;
 class SamplingPanel;
+class AttentionPanel;
+class BeamTreePanel;
+class LogitLensPanel;
+class EmbeddingPanel;
+class KvCachePanel;
+class MetricsPanel;
+class LanesPanel;
+class ReplayPanel;
+class Measurements;
+class LaneRunner;
+class SessionStore;
 
 struct MainWindowOptions {
     bool restoreLayout = true; // false for screenshots and tests: the default layout, always
@@ -37,6 +48,18 @@ public:
     GeneratedPanel* generatedPanel() const { return m_generatedPanel; }
     ProbabilityPanel* probabilityPanel() const { return m_probabilityPanel; }
     SamplingPanel* samplingPanel() const { return m_samplingPanel; }
+    AttentionPanel* attentionPanel() const { return m_attentionPanel; }
+    BeamTreePanel* beamTreePanel() const { return m_beamTreePanel; }
+    LogitLensPanel* logitLensPanel() const { return m_logitLensPanel; }
+    EmbeddingPanel* embeddingPanel() const { return m_embeddingPanel; }
+    // KV cache / metrics / lanes / replay (panels/measurement_views.cpp)
+    KvCachePanel* kvCachePanel() const { return m_kvCachePanel; }
+    MetricsPanel* metricsPanel() const { return m_metricsPanel; }
+    LanesPanel* lanesPanel() const { return m_lanesPanel; }
+    ReplayPanel* replayPanel() const { return m_replayPanel; }
+    Measurements* measurements() const { return m_measurements; }
+    LaneRunner* laneRunner() const { return m_laneRunner; }
+    SessionStore* sessionStore() const { return m_sessionStore; }
     QList<QDockWidget*> docks() const { return m_docks; }
     QAction* stepAction() const { return m_step; }
     QAction* runAction() const { return m_run; }
@@ -57,6 +80,8 @@ private:
     void updateActions();
     void saveLayout();
     void applyDefaultSizes();
+    void addAnalysisViews(); // attention, beam tree, logit lens, embeddings: tabbed with the bars
+    void addMeasurementViews(); // KV cache, metrics, lanes, replay docks + File menu (panels/measurement_views.cpp)
 
     InferenceController* m_controller;
     Options m_options;
@@ -71,6 +96,17 @@ private:
     QDockWidget* m_generatedDock = nullptr;
     QDockWidget* m_probabilityDock = nullptr;
     QDockWidget* m_samplingDock = nullptr;
+    AttentionPanel* m_attentionPanel = nullptr;
+    BeamTreePanel* m_beamTreePanel = nullptr;
+    LogitLensPanel* m_logitLensPanel = nullptr;
+    EmbeddingPanel* m_embeddingPanel = nullptr;
+    KvCachePanel* m_kvCachePanel = nullptr;
+    MetricsPanel* m_metricsPanel = nullptr;
+    LanesPanel* m_lanesPanel = nullptr;
+    ReplayPanel* m_replayPanel = nullptr;
+    Measurements* m_measurements = nullptr;
+    LaneRunner* m_laneRunner = nullptr;
+    SessionStore* m_sessionStore = nullptr;
     QAction* m_step = nullptr;
     QAction* m_run = nullptr;
     QAction* m_rewind = nullptr;

@@ -3,7 +3,13 @@
 
 #include "main_window.h"
 #include "models/inference_controller.h"
+#include "models/beam_tree_model.h"
+#include "models/embedding_model.h"
+#include "models/prompt_tokens_model.h"
+#include "panels/beam_tree_panel.h"
+#include "panels/embedding_panel.h"
 #include "panels/generated_panel.h"
+#include "panels/measurement_shots.h"
 #include "panels/prompt_panel.h"
 #include "panels/sampling_panel.h"
 
@@ -68,6 +74,8 @@ void ScreenshotDirector::tick()
         p.seed = 1;
         m_window->samplingPanel()->setParams(p);
         c->setSampling(p);
+        c->setCaptureAttention(true); // the attention and lens views record from the prompt on
+        c->setLogitLens(true);
         m_window->promptPanel()->setPromptText(m_prompt);
         m_phase = Phase::WaitTokens;
         m_phaseStart = now;
@@ -99,8 +107,32 @@ void ScreenshotDirector::tick()
         // Wait for the last preview, then capture the live view first (main window + bars).
         if (!idle() || now - m_phaseStart < 200)
             return;
+        // The beam tree (reference settings: 4 beams, lp 1.0, early stopping, 16 tokens) and one embedding.
+        m_window->beamTreePanel()->setBeamSettings(4, 1.0, logitscope::EarlyStopping::True, 16);
+        m_window->beamTreePanel()->runSearch();
+        if (const auto& tokens = c->promptTokens()->tokens(); tokens.size() > 2)
+            m_window->embeddingPanel()->selectToken(tokens[tokens.size() - 2].id, int(tokens.size()) - 2);
+        m_phase = Phase::Beam;
+        m_phaseStart = now;
+        return;
+    case Phase::Beam:
+        if ((!idle() || !m_window->beamTreePanel()->model()->snapshot().valid()) && now - m_phaseStart < 60000)
+            return;
+        m_window->embeddingPanel()->service()->waitForIdle();
+        QApplication::processEvents();
+        m_window->beamTreePanel()->fitTree();
+        m_phase = Phase::Measure;
+        return;
+    case Phase::Measure: {
+        // Lanes, sweeps and a replayed trace (panels/measurement_shots.cpp).
+        auto* shots = findChild<MeasurementShots*>();
+        if (!shots)
+            shots = new MeasurementShots(m_window, this);
+        if (!shots->tick())
+            return;
         m_phase = Phase::Done;
         return;
+    }
     case Phase::Done:
         m_timer.stop();
         capture();
@@ -126,7 +158,18 @@ void ScreenshotDirector::capture()
     for (QDockWidget* dock : m_window->docks()) {
         QString name = dock->objectName();
         name.replace(QStringLiteral("dock."), QStringLiteral("panel-"));
+        dock->raise(); // tabbed docks (attention, beams, lens, embeddings) show their page first
+        QApplication::processEvents();
         save(dock, name + QStringLiteral(".png"));
+    }
+    MeasurementShots::captureExtras(m_window, [this](QWidget* w, const QString& name) { save(w, name); });
+    for (QDockWidget* dock : m_window->docks())
+        if (dock->objectName() == QLatin1String("dock.probabilities"))
+            dock->raise();
+    if (m_window->beamTreePanel()->model()->snapshot().valid()) { // the whole tree, as "Export…" writes it
+        const QString tree = QDir(m_dir).filePath(QStringLiteral("beam-tree.png"));
+        const bool ok = m_window->beamTreePanel()->exportTo(tree);
+        std::fprintf(ok ? stdout : stderr, "%s %s\n", ok ? "wrote" : "could not write", qPrintable(tree));
     }
     // A past step selected: its distribution and the alternatives one can branch with.
     if (c->generatedCount() > 1) {
@@ -138,6 +181,13 @@ void ScreenshotDirector::capture()
         for (QDockWidget* dock : m_window->docks())
             if (dock->objectName() == QLatin1String("dock.generated"))
                 save(dock, QStringLiteral("panel-generated-past-step.png"));
+        // The same past token in the attention (its row) and lens views.
+        for (QDockWidget* dock : m_window->docks())
+            if (dock->objectName() == QLatin1String("dock.attention") || dock->objectName() == QLatin1String("dock.lens")) {
+                dock->raise();
+                QApplication::processEvents();
+                save(dock, dock->objectName().mid(5).prepend(QStringLiteral("panel-")) + QStringLiteral("-past-step.png"));
+            }
         c->selectStep(-1);
     }
 }

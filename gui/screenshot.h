@@ -27,7 +27,7 @@ private:
     void capture();
     bool save(QWidget* widget, const QString& name);
 
-    enum class Phase { WaitModel, Prompt, WaitTokens, Read, Steps, Select, Done };
+    enum class Phase { WaitModel, Prompt, WaitTokens, Read, Steps, Select, Beam, Measure, Done };
     MainWindow* m_window;
     QString m_dir, m_prompt;
     int m_steps;

@@ -110,6 +110,7 @@ InferenceController::InferenceController(QObject* parent)
     m_tokenizeTimer.setInterval(20);
     connect(&m_tokenizeTimer, &QTimer::timeout, this, &InferenceController::tokenizeNow);
 
+    connectViewCommands();
     m_thread.start();
 }
 

@@ -4,6 +4,7 @@
 // The destructor cancels whatever runs, then quit()s and wait()s for the thread.
 #pragma once
 
+#include "models/beam_snapshot.h"
 #include "models/distribution.h"
 #include "models/snapshots.h"
 #include "models/vocabulary.h"
@@ -14,6 +15,7 @@
 #include <QThreadPool>
 #include <QTimer>
 
+#include <functional>
 #include <optional>
 
 namespace logitscope::gui {
@@ -61,6 +63,13 @@ public:
     GeneratedTokensModel* generatedTokens() const { return m_generatedTokens; }
     LaneModel* laneModel() const { return m_laneModel; }
     CandidateModel* candidates() const { return m_candidates; }
+    bool capturesAttention() const { return m_captureAttention; }
+    bool logitLensOn() const { return m_logitLens; }
+
+    // Runs `task` on the worker's thread, queued after the commands sent before it (defined in
+    // worker_tasks.cpp). The task may use worker.session() (null before a model is loaded) and emit the
+    // worker's signals; it answers the UI through queued calls of its own.
+    void postToWorker(std::function<void(InferenceWorker& worker)> task);
 
 public slots:
     void loadModel(const QString& path, const QString& device = QStringLiteral("auto"), int threads = 0);
@@ -79,6 +88,11 @@ public slots:
     void setTopK(int k);
     void reset();
     void cancel();                            // stops a prefill/step in progress and a run
+    // Views (inference_controller_views.cpp). Beam search from the prompt (read first if it changed).
+    void runBeamSearch(const logitscope::SamplingParams& params);
+    // Record attention / the logit lens in every forward pass from now on (the views turn them on while shown).
+    void setCaptureAttention(bool on);
+    void setLogitLens(bool on);
 
 signals:
     // forwarded to the worker (queued)
@@ -92,6 +106,8 @@ signals:
     void samplingRequested(int lane, const logitscope::SamplingParams& params, quint64 request);
     void topCandidatesRequested(int k);
     void resetRequested();
+    void beamSearchRequested(const logitscope::SamplingParams& params);
+    void captureRequested(bool attention, bool logitLens);
 
     // for the panels
     void modelLoadStarted(const QString& path);
@@ -108,6 +124,9 @@ signals:
     void metricsAvailable(const logitscope::LaneMetrics& metrics);
     void runFinished(bool laneFinished);
     void resetFinished();
+    void beamSearchStarted();
+    void beamSearchFinished(const logitscope::gui::BeamSnapshot& snapshot);
+    void beamSearchFailed(const QString& message);
     void commandFailed(const QString& command, const QString& message);
     void activityChanged(logitscope::gui::InferenceController::Activity activity);
     void stateChanged();                      // anything the toolbar's enabled state depends on
@@ -120,6 +139,7 @@ private:
     void sendPendingSampling();
     logitscope::SamplingParams newestSampling() const;
     void tokenizeNow();
+    void connectViewCommands(); // inference_controller_views.cpp
 
     void onModelLoadFinished(const ModelInfo& info, const ModelHandle& model);
     void onPrefillFinished(const logitscope::PrefillRecord& record, const LaneList& lanes);
@@ -161,6 +181,8 @@ private:
     quint64 m_samplingRequest = 0;
     bool m_samplingInFlight = false;
     int m_topK = 20;
+    bool m_captureAttention = false;
+    bool m_logitLens = false;
 
     PromptTokensModel* m_promptTokens;
     GeneratedTokensModel* m_generatedTokens;

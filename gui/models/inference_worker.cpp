@@ -70,6 +70,8 @@ void InferenceWorker::loadModel(const QString& path, const QString& device, int 
 
         logitscope::SessionOptions options;
         options.topCandidates = m_topCandidates;
+        options.captureAttention = m_captureAttention;
+        options.logitLens = m_logitLens;
         auto session = std::make_unique<logitscope::Session>(model, std::move(backend), options);
         session->setCancelFlag(&m_flags->cancel);
         m_session = std::move(session); // the old session (and its model) goes only once the new one works

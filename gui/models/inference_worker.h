@@ -5,6 +5,7 @@
 // layers); a full-speed run is a chain of queued single steps, so commands interleave between tokens.
 #pragma once
 
+#include "models/beam_snapshot.h"
 #include "models/snapshots.h"
 
 #include <QObject>
@@ -27,6 +28,10 @@ public:
     explicit InferenceWorker(WorkerFlags* flags, QObject* parent = nullptr);
     ~InferenceWorker() override;
 
+    // For tasks posted with InferenceController::postToWorker (they run in this thread only).
+    logitscope::Session* session() const { return m_session.get(); }
+    WorkerFlags* flags() const { return m_flags; }
+
 public slots:
     void loadModel(const QString& path, const QString& device, int threads);
     void prefill(const QString& prompt, bool chat, const QString& system, const logitscope::SamplingParams& params);
@@ -38,6 +43,9 @@ public slots:
     void setSampling(int lane, const logitscope::SamplingParams& params, quint64 request);
     void setTopCandidates(int k);
     void reset();
+    // Views (inference_worker_views.cpp): beam search from the prompt, and what each forward pass records.
+    void runBeamSearch(const logitscope::SamplingParams& params);
+    void setCapture(bool attention, bool logitLens);
 
 signals:
     void modelLoadStarted(const QString& path);
@@ -64,6 +72,8 @@ signals:
     void samplingFailed(quint64 request, const QString& message);
 
     void resetFinished();
+    void beamSearchFinished(const logitscope::gui::BeamSnapshot& snapshot);
+    void beamSearchFailed(const QString& message);
     // Any other command the engine refused (e.g. stepping a finished lane); the window shows it.
     void commandFailed(const QString& command, const QString& message);
 
@@ -79,6 +89,8 @@ private:
     std::shared_ptr<const logitscope::Model> m_model;
     std::unique_ptr<logitscope::Session> m_session;
     int m_topCandidates = 20;
+    bool m_captureAttention = false; // SessionOptions::captureAttention for new sessions
+    bool m_logitLens = false;        // SessionOptions::logitLens for new sessions
 };
 
 } // namespace logitscope::gui

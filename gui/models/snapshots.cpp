@@ -1,6 +1,8 @@
 // Meta-type registration for the values the worker sends to the UI thread.
 #include "models/snapshots.h"
 
+#include "models/beam_snapshot.h"
+
 namespace logitscope::gui {
 
 void registerMetaTypes()
@@ -15,6 +17,7 @@ void registerMetaTypes()
         qRegisterMetaType<logitscope::PrefillRecord>();
         qRegisterMetaType<logitscope::SamplingParams>();
         qRegisterMetaType<logitscope::LaneMetrics>();
+        qRegisterMetaType<BeamSnapshot>();
         return true;
     }();
     (void)once;

@@ -5,6 +5,12 @@
 
 #include "model/backend.h"
 
+#ifdef LOGITSCOPE_HAVE_HUB
+#include "hub_download_dialog.h"
+#include "model_browser_dialog.h"
+#include "recent_models.h"
+#endif
+
 #include <QComboBox>
 #include <QFileDialog>
 #include <QFileInfo>
@@ -153,6 +159,30 @@ void ModelPanel::openFolder()
     const QString path = QFileDialog::getExistingDirectory(this, tr("Open a Hugging Face model folder"));
     if (!path.isEmpty())
         m_controller->loadModel(path, m_device->currentData().toString());
+}
+
+void ModelPanel::openPath(const QString& path)
+{
+#ifdef LOGITSCOPE_HAVE_HUB
+    hub::RecentModels().add(path);
+#endif
+    m_controller->loadModel(path, m_device->currentData().toString());
+}
+
+void ModelPanel::browseModels()
+{
+#ifdef LOGITSCOPE_HAVE_HUB
+    auto* browser = new gui::ModelBrowserDialog(this);
+    browser->setAttribute(Qt::WA_DeleteOnClose);
+    connect(browser, &gui::ModelBrowserDialog::modelChosen, this, &ModelPanel::openPath);
+    connect(browser, &gui::ModelBrowserDialog::downloadRequested, this, [this] {
+        auto* download = new gui::HubDownloadDialog(this);
+        download->setAttribute(Qt::WA_DeleteOnClose);
+        connect(download, &gui::HubDownloadDialog::modelDownloaded, this, &ModelPanel::openPath);
+        download->show();
+    });
+    browser->show();
+#endif
 }
 
 void ModelPanel::setValue(int row, const QString& text, const QString& tooltip)

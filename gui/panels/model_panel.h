@@ -28,6 +28,10 @@ public:
 public slots:
     void openFile();
     void openFolder();
+    // Loads a model by path (from the model browser or a download) and remembers it as recent.
+    void openPath(const QString& path);
+    // The model browser (models on disk, Hub downloads); absent when built without Qt Network.
+    void browseModels();
 
 private:
     void showInfo(const ModelInfo& info);

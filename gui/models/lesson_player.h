@@ -1,0 +1,143 @@
+// LessonPlayer: plays a Lesson's steps on an engine Session of its own, synchronously, records what each
+// step measured (lanes, beam runs, sweeps, tokenizations) and evaluates the step's check against it.
+// The tests use it directly; in the app LessonRunner (lesson_runner.h) runs it on a pool thread next to
+// the InferenceController, which shows the same experiment in the ordinary panels.
+// Qt-free and not thread-safe: one thread plays one player.
+#pragma once
+
+#include "models/lesson.h"
+
+#include "decoding/session.h"
+#include "tokenizer/tokenizer.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace logitscope::gui {
+
+struct CheckResult {
+    enum class Status { Pass, Fail, Skipped };
+    Status status = Status::Skipped;
+    std::string detail;   // the numbers behind the verdict, e.g. "entropy 0.41 < 1.73 < 2.62 nats"
+    bool passed() const { return status == Status::Pass; }
+};
+const char* checkStatusName(CheckResult::Status status); // "pass", "fail", "skipped"
+
+struct StepOutcome {
+    int index = -1;
+    std::string error;        // the action failed (the check is then a failure too)
+    bool hasCheck = false;
+    CheckResult check;
+    std::string reportHtml;   // what the step measured, as a small HTML table for the Lessons panel
+};
+
+struct TokenSplit {
+    std::string label;
+    bool available = false;
+    std::string note;                 // why it is not available
+    std::vector<std::string> pieces;  // the bytes each token stands for
+    std::vector<int32_t> ids;
+};
+struct TokenizeResult {
+    std::string text;
+    int words = 0, characters = 0, bytes = 0;
+    TokenSplit model, second;
+};
+struct BeamRun {
+    std::string label;
+    logitscope::SamplingParams params;
+    logitscope::BeamResult result;
+    std::vector<std::string> texts;   // per hypothesis, best first
+};
+struct ContextSweepRow {
+    int length = 0;
+    double prefillMs = 0;
+    double decodeMsPerToken = 0;
+    uint64_t scoreBytes = 0;   // one layer's attention scores for the whole prompt: H x L x L x 4
+    uint64_t kvBytes = 0;      // L x bytes per token
+};
+struct ThroughputRow {
+    int batch = 0;
+    double msPerStep = 0;          // one decoding step of all `batch` sequences
+    double tokensPerSecond = 0;    // all sequences together
+    double perSequenceTokensPerSecond = 0;
+};
+struct RecomputeResult {
+    int tokens = 0;
+    double cachedMs = 0;      // decode steps with the KV cache
+    double recomputeMs = 0;   // the same tokens, re-reading the whole sequence for each
+};
+
+class LessonPlayer {
+public:
+    // `model` may be null: it is loaded from `modelPath` on first use.
+    LessonPlayer(Lesson lesson, std::string modelPath, std::shared_ptr<const logitscope::Model> model = nullptr);
+    ~LessonPlayer();
+
+    const Lesson& lesson() const { return m_lesson; }
+    const std::string& modelPath() const { return m_modelPath; }
+    int nextStep() const { return m_next; }
+    bool done() const { return m_next >= int(m_lesson.steps.size()); }
+
+    // Plays the next step and evaluates its check. Never throws for engine or check errors (they are in
+    // the outcome); throws LessonError only for a model that cannot be loaded.
+    StepOutcome playNext();
+    void restart();   // back to before step 0 (the model stays loaded)
+
+    // ---- what was measured (for the runner, the report, the tests) ----
+    const logitscope::Session* session() const { return m_session.get(); }
+    int laneCount() const { return int(m_laneIds.size()); }
+    int laneId(int lessonLane) const;
+    std::string laneLabel(int lessonLane) const;
+    const logitscope::SamplingParams& laneParams(int lessonLane) const;
+    const std::vector<TokenizeResult>& tokenizations() const { return m_tokenizations; }
+    const std::vector<BeamRun>& beamRuns() const { return m_beams; }
+    const std::vector<ContextSweepRow>& contextSweep() const { return m_contextSweep; }
+    const std::vector<ThroughputRow>& throughputSweep() const { return m_throughputSweep; }
+    const std::optional<RecomputeResult>& recompute() const { return m_recompute; }
+    std::string currentPrompt() const { return m_prompt; }
+    // Where tokens per second stop growing much with more sequences (first batch whose doubling gains < 30 %).
+    int throughputKnee() const;
+
+    // Evaluates a check on the current state (also usable on its own in tests).
+    CheckResult evaluate(const LessonCheck& check);
+
+private:
+    void ensureModel();
+    logitscope::Session& lab();     // a second session for sweeps and measurements (no captures)
+    void act(const LessonStep& step);
+    void prefill(const nlohmann::json& args);
+    void stepAll(const nlohmann::json& args);
+    TokenizeResult tokenize(const std::string& text);
+    std::string report(const LessonStep& step) const;
+    std::string lanesReport(bool withPreview) const;
+    logitscope::StepRecord previewOf(int lessonLane) const;
+    const logitscope::Tokenizer* secondTokenizer(std::string* note);
+
+    Lesson m_lesson;
+    std::string m_modelPath;
+    std::shared_ptr<const logitscope::Model> m_model;
+    std::unique_ptr<logitscope::Session> m_session;
+    std::unique_ptr<logitscope::Session> m_lab;
+    std::unique_ptr<logitscope::Tokenizer> m_tokB;
+    bool m_tokBTried = false;
+    std::string m_tokBNote;
+    int m_next = 0;
+    std::string m_prompt;
+    std::vector<int> m_laneIds;                   // lesson lane -> session lane
+    std::vector<std::string> m_laneLabels;
+    std::vector<nlohmann::json> m_laneSettings;   // overrides on top of the lesson settings
+    std::vector<logitscope::SamplingParams> m_laneParams;
+    std::vector<TokenizeResult> m_tokenizations;
+    std::vector<BeamRun> m_beams;
+    std::vector<ContextSweepRow> m_contextSweep;
+    std::vector<ThroughputRow> m_throughputSweep;
+    std::optional<RecomputeResult> m_recompute;
+    std::string m_lastReport;
+};
+
+// HTML-escapes text and shows control bytes and the SentencePiece space visibly ("·", "\n").
+std::string lessonHtmlEscape(const std::string& text);
+
+} // namespace logitscope::gui

@@ -1,0 +1,233 @@
+// The Lessons panel and its menu.
+#include "panels/lessons_panel.h"
+
+#include "models/inference_controller.h"
+#include "models/lesson_runner.h"
+#include "panels/prompt_panel.h"
+#include "panels/sampling_panel.h"
+
+#include <QAction>
+#include <QDockWidget>
+#include <QFileDialog>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QListWidget>
+#include <QMainWindow>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QPushButton>
+#include <QSplitter>
+#include <QTextBrowser>
+#include <QVBoxLayout>
+
+namespace logitscope::gui {
+
+LessonsPanel::LessonsPanel(LessonRunner* runner, QWidget* parent) : QWidget(parent), m_runner(runner)
+{
+    m_list = new QListWidget(this);
+    m_list->setToolTip(tr("Ready-made experiments for the chapter “Deep dive into Text Generation Inference”. "
+                          "Double-click one to start it."));
+    m_title = new QLabel(this);
+    m_title->setWordWrap(true);
+    m_title->setTextFormat(Qt::RichText);
+    m_text = new QTextBrowser(this);
+    m_text->setOpenExternalLinks(true);
+    m_check = new QLabel(this);
+    m_check->setWordWrap(true);
+    m_check->setToolTip(tr("The observation this step claims, verified on the numbers just measured."));
+    m_progress = new QLabel(this);
+    m_back = new QPushButton(tr("◀ Back"), this);
+    m_next = new QPushButton(tr("Next ▶"), this);
+    m_restart = new QPushButton(tr("Restart"), this);
+    m_next->setDefault(true);
+    m_back->setToolTip(tr("Go back one step (the lesson is replayed up to there)."));
+    m_next->setToolTip(tr("Do this step: the app runs it and the panels show the result."));
+
+    auto* buttons = new QHBoxLayout;
+    buttons->addWidget(m_restart);
+    buttons->addStretch(1);
+    buttons->addWidget(m_progress);
+    buttons->addWidget(m_back);
+    buttons->addWidget(m_next);
+
+    auto* lower = new QWidget(this);
+    auto* lv = new QVBoxLayout(lower);
+    lv->setContentsMargins(0, 0, 0, 0);
+    lv->addWidget(m_title);
+    lv->addWidget(m_text, 1);
+    lv->addWidget(m_check);
+    lv->addLayout(buttons);
+
+    auto* split = new QSplitter(Qt::Vertical, this);
+    split->addWidget(m_list);
+    split->addWidget(lower);
+    split->setStretchFactor(0, 1);
+    split->setStretchFactor(1, 6);
+    m_list->setMinimumHeight(60);
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(4, 4, 4, 4);
+    layout->addWidget(split);
+
+    connect(m_list, &QListWidget::itemActivated, this, [this](QListWidgetItem* item) {
+        m_runner->start(m_list->row(item));
+    });
+    connect(m_next, &QPushButton::clicked, m_runner, &LessonRunner::next);
+    connect(m_back, &QPushButton::clicked, m_runner, &LessonRunner::back);
+    connect(m_restart, &QPushButton::clicked, m_runner, &LessonRunner::restart);
+    connect(m_runner, &LessonRunner::lessonStarted, this, &LessonsPanel::showLesson);
+    connect(m_runner, &LessonRunner::stepPlayed, this, &LessonsPanel::showStep);
+    connect(m_runner, &LessonRunner::busyChanged, this, &LessonsPanel::updateButtons);
+    connect(m_runner, &LessonRunner::failed, this, [this](const QString& message) {
+        m_check->setText(QStringLiteral("<span style='color:#b00020'>%1</span>").arg(message.toHtmlEscaped()));
+    });
+    fillList();
+    updateButtons();
+}
+
+void LessonsPanel::fillList()
+{
+    m_list->clear();
+    for (const auto& l : m_runner->lessons()) {
+        auto* item = new QListWidgetItem(QString::fromStdString(l.title), m_list);
+        item->setToolTip(QString::fromStdString(l.summary));
+    }
+    if (m_runner->lessons().empty()) {
+        m_title->setText(tr("No lessons found. Set LOGITSCOPE_LESSONS_DIR or open a lesson file (Lessons ▸ Open)."));
+    } else if (m_runner->currentLesson() < 0) {
+        m_title->setText(tr("<b>Lessons</b> — double-click a lesson to start it, then press <b>Next</b> for each step."));
+    }
+    for (const auto& e : m_runner->loadErrors())
+        m_text->append(QStringLiteral("<span style='color:#b00020'>%1</span>").arg(e.toHtmlEscaped()));
+}
+
+void LessonsPanel::showLesson(int lesson)
+{
+    const auto& l = m_runner->lessons()[size_t(lesson)];
+    m_list->setCurrentRow(lesson);
+    m_title->setText(QStringLiteral("<b>%1</b>").arg(QString::fromStdString(l.title).toHtmlEscaped()));
+    m_text->setHtml(QStringLiteral("<p>%1</p><p><i>%2</i></p><p>%3</p>")
+                        .arg(QString::fromStdString(l.summary).toHtmlEscaped(),
+                             tr("Prompt: “%1”").arg(QString::fromStdString(l.prompt).left(160).toHtmlEscaped()),
+                             tr("Press <b>Next ▶</b> to begin: %1 steps.").arg(l.steps.size())));
+    m_check->clear();
+    updateButtons();
+}
+
+void LessonsPanel::showStep(int step, const QString& reportHtml, int checkStatus, const QString& detail, const QString& error)
+{
+    const auto& l = m_runner->lessons()[size_t(m_runner->currentLesson())];
+    const auto& s = l.steps[size_t(step)];
+    QString html = QStringLiteral("<p>%1</p>").arg(QString::fromStdString(s.text));
+    if (!s.panel.empty())
+        html += QStringLiteral("<p style='color:#555'>%1</p>").arg(tr("Look at: <b>%1</b>").arg(QString::fromStdString(s.panel)));
+    if (!error.isEmpty())
+        html += QStringLiteral("<p style='color:#b00020'>%1</p>").arg(error.toHtmlEscaped());
+    html += reportHtml;
+    m_text->setHtml(html);
+    const QString claim = s.hasCheck ? QString::fromStdString(s.check.claim) : QString();
+    switch (checkStatus) {
+    case 0:
+        m_check->setText(QStringLiteral("<span style='color:#1b7f3b'>✓ %1</span> %2")
+                             .arg(claim.toHtmlEscaped(), detail.toHtmlEscaped()));
+        break;
+    case 1:
+        m_check->setText(QStringLiteral("<span style='color:#b00020'>✗ %1</span> %2 — %3")
+                             .arg(claim.toHtmlEscaped(), detail.toHtmlEscaped(),
+                                  tr("this machine did not show it; measurements vary, try Restart")));
+        break;
+    case 2:
+        m_check->setText(QStringLiteral("<span style='color:#777'>– %1</span>").arg(tr("not checked here: %1").arg(detail.toHtmlEscaped())));
+        break;
+    default:
+        m_check->clear();
+    }
+    updateButtons();
+}
+
+void LessonsPanel::updateButtons()
+{
+    const int lesson = m_runner->currentLesson();
+    const int steps = lesson >= 0 ? int(m_runner->lessons()[size_t(lesson)].steps.size()) : 0;
+    const bool busy = m_runner->busy();
+    m_next->setEnabled(lesson >= 0 && !busy && m_runner->currentStep() + 1 < steps);
+    m_back->setEnabled(lesson >= 0 && !busy && m_runner->currentStep() >= 0);
+    m_restart->setEnabled(lesson >= 0 && !busy);
+    m_progress->setText(lesson >= 0 ? tr("step %1 of %2%3").arg(m_runner->currentStep() + 1).arg(steps).arg(busy ? tr(" …") : QString())
+                                    : QString());
+}
+
+QString LessonsPanel::stepText() const
+{
+    return m_text->toHtml();
+}
+
+QString LessonsPanel::checkText() const
+{
+    return m_check->text();
+}
+
+void LessonsPanel::openLessonFile()
+{
+    const QString path = QFileDialog::getOpenFileName(this, tr("Open lesson"), QString(), tr("Lessons (*.json)"));
+    if (path.isEmpty())
+        return;
+    QString error;
+    if (!m_runner->addLessonFile(path, &error)) {
+        QMessageBox::warning(this, tr("Lesson not loaded"), error);
+        return;
+    }
+    fillList();
+    m_runner->start(int(m_runner->lessons().size()) - 1);
+}
+
+QDockWidget* installLessons(QMainWindow* window, InferenceController* controller)
+{
+    auto* runner = new LessonRunner(controller, window);
+    const QString dir = findLessonsDirectory();
+    if (!dir.isEmpty())
+        runner->loadDirectory(dir);
+    auto* panel = new LessonsPanel(runner);
+    auto* dock = new QDockWidget(QObject::tr("Lessons"), window);
+    dock->setObjectName(QStringLiteral("dock.lessons"));
+    dock->setWidget(panel);
+    window->addDockWidget(Qt::LeftDockWidgetArea, dock);
+    dock->hide();   // opened from the Lessons menu
+
+    if (auto* prompt = window->findChild<PromptPanel*>())
+        QObject::connect(runner, &LessonRunner::promptRequested, prompt, &PromptPanel::setPromptText);
+    if (auto* sampling = window->findChild<SamplingPanel*>())
+        QObject::connect(runner, &LessonRunner::samplingRequested, sampling, &SamplingPanel::setParams);
+    QObject::connect(runner, &LessonRunner::panelRequested, window, [window](const QString& name) {
+        // Lesson panel names are dock object names without "dock."; "tokens" is the prompt's token view.
+        const QString object = name == QLatin1String("tokens") ? QStringLiteral("dock.prompt") : QStringLiteral("dock.") + name;
+        if (auto* dock = window->findChild<QDockWidget*>(object)) {
+            dock->show();
+            dock->raise();
+        }
+    });
+
+    QMenu* menu = nullptr;
+    QAction* before = nullptr;
+    for (QAction* a : window->menuBar()->actions())
+        if (a->text().remove(QLatin1Char('&')) == QLatin1String("Help"))
+            before = a;
+    menu = new QMenu(QObject::tr("&Lessons"), window);
+    window->menuBar()->insertMenu(before, menu);
+    QAction* show = dock->toggleViewAction();
+    show->setText(QObject::tr("Show the &Lessons panel"));
+    show->setShortcut(Qt::Key_F1 | Qt::SHIFT);
+    menu->addAction(show);
+    menu->addAction(QObject::tr("&Open lesson file…"), panel, &LessonsPanel::openLessonFile);
+    menu->addSeparator();
+    for (size_t i = 0; i < runner->lessons().size(); ++i)
+        menu->addAction(QString::fromStdString(runner->lessons()[i].title), runner, [runner, dock, window, i] {
+            dock->show();
+            dock->raise();
+            // The step text and its measurements need room: most of the left column.
+            window->resizeDocks({dock}, {window->height() * 62 / 100}, Qt::Vertical);
+            runner->start(int(i));
+        });
+    return dock;
+}
+
+} // namespace logitscope::gui

@@ -79,6 +79,12 @@ MainWindow::MainWindow(InferenceController* controller, Options options, QWidget
     });
     connect(controller, &InferenceController::prefillStarted, this, [this](int n) {
         m_statusLabel->setText(tr("Reading %1 prompt tokens… (Esc cancels)").arg(n));
+        m_busy->setRange(0, 0); // indeterminate until the first layer is done
+    });
+    connect(controller, &InferenceController::prefillProgress, this, [this](int done, int total) {
+        m_busy->setRange(0, total);
+        m_busy->setValue(done);
+        m_busy->setFormat(tr("layer %v of %m"));
     });
 
     resize(1480, 900);
@@ -201,6 +207,8 @@ void MainWindow::updateActions()
     m_rewind->setEnabled(model && !busy && c->isPrefilled() && c->generatedCount() > 0);
     m_reset->setEnabled(model && c->isPrefilled() && !busy);
     m_cancel->setEnabled(busy);
+    if (c->activity() == InferenceController::Activity::Loading)
+        m_busy->setRange(0, 0);
     m_busy->setVisible(c->activity() == InferenceController::Activity::Loading
                        || c->activity() == InferenceController::Activity::Prefilling);
 }

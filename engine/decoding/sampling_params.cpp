@@ -131,6 +131,9 @@ nlohmann::json toJson(const SamplingParams& p)
 namespace {
 
 std::string typeName(const nlohmann::json& v) { return v.type_name(); }
+// A value for a message: numbers, strings, booleans as JSON; arrays and objects by type (dump() recurses,
+// and a deeply nested value would overflow the stack).
+std::string brief(const nlohmann::json& v) { return v.is_structured() ? typeName(v) : v.dump(); }
 
 double readNumber(const std::string& key, const nlohmann::json& v)
 {
@@ -141,6 +144,8 @@ double readNumber(const std::string& key, const nlohmann::json& v)
 
 int readInt(const std::string& key, const nlohmann::json& v)
 {
+    if (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(INT32_MAX)) // 2^64 - 1 must not read as -1
+        fail(key, "is out of the integer range: " + v.dump());
     if (v.is_number_integer()) {
         const int64_t x = v.get<int64_t>();
         if (x < INT32_MIN || x > INT32_MAX)
@@ -187,7 +192,7 @@ SamplingParams samplingParamsFromJson(const nlohmann::json& j)
         } else if (key == "seed") {
             const bool ok = v.is_number_unsigned() || (v.is_number_integer() && v.get<int64_t>() >= 0);
             if (!ok)
-                fail(key, "must be a non-negative integer, got " + v.dump());
+                fail(key, "must be a non-negative integer, got " + brief(v));
             p.seed = v.get<uint64_t>();
         } else if (key == "stop") {
             if (v.is_string()) {
@@ -215,7 +220,7 @@ SamplingParams samplingParamsFromJson(const nlohmann::json& j)
             else if (v.is_string() && v.get<std::string>() == "never")
                 p.earlyStopping = EarlyStopping::Never;
             else
-                fail(key, "must be true, false or \"never\", got " + v.dump());
+                fail(key, "must be true, false or \"never\", got " + brief(v));
         } else {
             throw Error("unknown sampling setting '" + key + "'");
         }

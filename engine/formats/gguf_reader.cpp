@@ -200,12 +200,12 @@ GgufFile::GgufFile(const std::string& path) : m_file(std::make_shared<MappedFile
         c.fail("tensor count " + std::to_string(nTensors) + " is too large");
     if (nKv > kMaxKv)
         c.fail("metadata count " + std::to_string(nKv) + " is too large");
-    // Smallest records: a key/value is 8 + 4 + 1 bytes, a tensor info 8 + 4 + 8 + 4 + 8. Counts the file
-    // cannot hold are rejected here, before reserve() would allocate for them.
+    // Each key/value starts with its 8-byte key length, each tensor info takes at least 8 + 4 + 8 + 4 + 8
+    // bytes: counts the file cannot hold are rejected here, before reserve() would allocate for them.
     const uint64_t left = m_file->size() - c.pos();
     if (nTensors * 32 > left)
         c.fail("tensor count " + std::to_string(nTensors) + " cannot fit in a file of " + std::to_string(m_file->size()) + " bytes");
-    if (nKv * 13 > left - nTensors * 32)
+    if (nKv * 8 > left - nTensors * 32)
         c.fail("metadata count " + std::to_string(nKv) + " cannot fit in a file of " + std::to_string(m_file->size()) + " bytes");
 
     m_kv.reserve(size_t(nKv));

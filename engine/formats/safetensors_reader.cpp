@@ -88,7 +88,8 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : m_file(std::make_sha
             elements *= n;
             t.shape.push_back(int64_t(n));
         }
-        const auto& offs = info.contains("data_offsets") ? info["data_offsets"] : nlohmann::json();
+        static const nlohmann::json missing; // an lvalue: with a temporary the ?: would copy a (deep) value
+        const auto& offs = info.contains("data_offsets") ? info["data_offsets"] : missing;
         if (!offs.is_array() || offs.size() != 2 || !offs[0].is_number_unsigned() || !offs[1].is_number_unsigned())
             bad("missing or invalid data_offsets");
         const uint64_t b = offs[0].get<uint64_t>(), e = offs[1].get<uint64_t>();

@@ -70,11 +70,13 @@ T field(const nlohmann::json& j, const char* key, const std::string& path, T fal
 
 int64_t intField(const nlohmann::json& j, const char* key, const std::string& path)
 {
-    const auto& v = j.contains(key) ? j[key] : nlohmann::json();
+    static const nlohmann::json missing; // an lvalue: with a temporary the ?: would copy j[key], recursively
+    const auto& v = j.contains(key) ? j[key] : missing;
     if (v.is_null())
         throw Error(path + ": missing field '" + std::string(key) + "'");
-    if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > (int64_t(1) << 31))
-        throw Error(path + ": field '" + std::string(key) + "' must be a non-negative integer, found " + v.dump().substr(0, 40));
+    if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() >= (int64_t(1) << 31))
+        throw Error(path + ": field '" + std::string(key) + "' must be a non-negative integer, found " +
+                    (v.is_structured() ? std::string(v.type_name()) : v.dump().substr(0, 40))); // dump() recurses
     return v.get<int64_t>();
 }
 

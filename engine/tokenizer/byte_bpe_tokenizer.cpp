@@ -93,7 +93,8 @@ ByteBpeTokenizer::ByteBpeTokenizer(BpeModelData data, TokenizerSettings settings
     m_ranks.reserve(data.merges.size());
     std::string joined;
     for (size_t i = 0; i < data.merges.size(); ++i) {
-        const auto& [a, b] = data.merges[i];
+        const std::string& a = data.merges[i].first; // not a structured binding: clang 14 cannot capture one
+        const std::string& b = data.merges[i].second;
         const auto where = [&] {
             return source() + ": " + data.mergesField + "[" + std::to_string(i) + "] \"" + a + " " + b + "\": ";
         };

@@ -68,6 +68,8 @@ void addPreTokenizer(const json& j, const std::string& field, PreTokenizer& pre,
     if (!j.is_object())
         throw Error(field + ": expected an object");
     const std::string type = str(j, "type");
+    if (type == "Sequence" && field.size() > 2000) // each level lengthens `field`: bounds recursion and memory
+        throw Error(field.substr(0, 200) + "...: Sequence nested too deeply");
     if (type == "Sequence") {
         const auto it = j.find("pretokenizers");
         if (it == j.end() || !it->is_array())
@@ -109,6 +111,8 @@ void addNormalizer(const json& j, const std::string& field, Normalizer& norm)
     if (!j.is_object())
         throw Error(field + ": expected an object");
     const std::string type = str(j, "type");
+    if (type == "Sequence" && field.size() > 2000) // each level lengthens `field`: bounds recursion and memory
+        throw Error(field.substr(0, 200) + "...: Sequence nested too deeply");
     if (type == "Sequence") {
         const auto it = j.find("normalizers");
         if (it == j.end() || !it->is_array())
@@ -164,19 +168,19 @@ void readPostProcessor(const json& j, HfTokenizerJson& out)
     }
 }
 
-bool decoderStripsSpace(const json& j)
+bool decoderStripsSpace(const json& j, int depth = 0)
 {
-    if (!j.is_object())
+    if (!j.is_object() || depth > 64)
         return false;
     const std::string type = str(j, "type");
     if (type == "Sequence" && j.contains("decoders") && j["decoders"].is_array()) {
         for (const json& d : j["decoders"])
-            if (decoderStripsSpace(d))
+            if (decoderStripsSpace(d, depth + 1))
                 return true;
         return false;
     }
     if (type == "Strip")
-        return j.value("start", 0) > 0;
+        return j.contains("start") && j["start"].is_number() && j["start"].get<double>() > 0; // value<int>() throws or overflows
     if (type == "Metaspace")
         return str(j, "prepend_scheme", flag(j, "add_prefix_space", true) ? "always" : "never") != "never";
     return false;
@@ -198,6 +202,8 @@ json readJsonFile(const std::string& path)
         const std::string section = sectionAt(text, e.byte);
         throw Error(path + ": invalid JSON" + (section.empty() ? std::string() : " in " + section) + " (byte "
             + std::to_string(e.byte) + "): " + e.what());
+    } catch (const json::exception& e) { // e.g. out_of_range 406: a number too large for a double
+        throw Error(path + ": invalid JSON: " + e.what());
     }
 }
 
@@ -211,22 +217,25 @@ std::string tokenizerJsonModelType(const json& j)
 
 bool tokenizerJsonIsByteLevel(const json& j)
 {
-    const auto mentions = [](const json& node, const auto& self) -> bool {
+    // depth: a hostile file nests arrays 100,000 deep; real tokenizers nest Sequences two or three deep.
+    const auto mentions = [](const json& node, int depth, const auto& self) -> bool {
+        if (depth > 64)
+            return false;
         if (node.is_object()) {
             if (str(node, "type") == "ByteLevel")
                 return true;
             for (const auto& [k, v] : node.items())
-                if ((k == "pretokenizers" || k == "decoders") && self(v, self))
+                if ((k == "pretokenizers" || k == "decoders") && self(v, depth + 1, self))
                     return true;
         } else if (node.is_array()) {
             for (const json& v : node)
-                if (self(v, self))
+                if (self(v, depth + 1, self))
                     return true;
         }
         return false;
     };
-    return j.is_object() && ((j.contains("pre_tokenizer") && mentions(j["pre_tokenizer"], mentions))
-                                || (j.contains("decoder") && mentions(j["decoder"], mentions)));
+    return j.is_object() && ((j.contains("pre_tokenizer") && mentions(j["pre_tokenizer"], 0, mentions))
+                                || (j.contains("decoder") && mentions(j["decoder"], 0, mentions)));
 }
 
 HfTokenizerJson parseTokenizerJson(const json& j, const std::string& source)

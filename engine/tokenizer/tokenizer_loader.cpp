@@ -95,7 +95,7 @@ void applyFolderConfig(const fs::path& dir, TokenizerSettings& s, const Resolve&
                 s.chatTemplate = t.get<std::string>();
             } else if (t.is_array()) { // [{"name": "default", "template": "..."}, ...]
                 for (const json& e : t)
-                    if (e.is_object() && e.value("name", "") == "default" && e.contains("template") && e["template"].is_string())
+                    if (e.is_object() && e.contains("name") && e["name"] == "default" && e.contains("template") && e["template"].is_string())
                         s.chatTemplate = e["template"].get<std::string>();
             }
         }

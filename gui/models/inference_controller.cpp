@@ -50,6 +50,7 @@ InferenceController::InferenceController(QObject* parent)
         emit statusMessage(tr("Could not open %1: %2").arg(path, message));
     });
     connect(m_worker, &InferenceWorker::prefillStarted, this, &InferenceController::prefillStarted);
+    connect(m_worker, &InferenceWorker::prefillProgress, this, &InferenceController::prefillProgress);
     connect(m_worker, &InferenceWorker::prefillFinished, this, &InferenceController::onPrefillFinished);
     connect(m_worker, &InferenceWorker::prefillFailed, this, [this](const QString& message) {
         m_runAfterPrefill = false;

@@ -115,6 +115,7 @@ signals:
     void modelLoadFailed(const QString& path, const QString& message);
     void promptTokensAvailable(const logitscope::gui::PromptTokens& tokens);
     void prefillStarted(int promptTokens);
+    void prefillProgress(int layersDone, int layers);
     void prefillFinished(const logitscope::PrefillRecord& record);
     void prefillFailed(const QString& message);
     void stepAvailable(const logitscope::StepRecord& record);

@@ -74,6 +74,7 @@ void InferenceWorker::loadModel(const QString& path, const QString& device, int 
         options.logitLens = m_logitLens;
         auto session = std::make_unique<logitscope::Session>(model, std::move(backend), options);
         session->setCancelFlag(&m_flags->cancel);
+        watchProgress(*session);
         m_session = std::move(session); // the old session (and its model) goes only once the new one works
         m_model = model;
         emit modelLoadFinished(info, model);
@@ -95,7 +96,14 @@ void InferenceWorker::prefill(const QString& prompt, bool chat, const QString& s
             text = m_model->tokenizer().renderChat(system.toStdString(), text).text;
         const auto ids = m_session->tokenize(text);
         emit prefillStarted(int(ids.size()));
-        auto record = m_session->prefill(ids, params);
+        m_inPrefill = true;
+        auto record = [&] {
+            struct Done {
+                bool& flag;
+                ~Done() { flag = false; }
+            } done{m_inPrefill};
+            return m_session->prefill(ids, params);
+        }();
         emit prefillFinished(record, m_session->lanes());
         emitPreview(0);
     } catch (const logitscope::Cancelled&) {
@@ -279,6 +287,15 @@ void InferenceWorker::setTopCandidates(int k)
     m_session->setOptions(options);
 }
 
+void InferenceWorker::watchProgress(logitscope::Session& session)
+{
+    // Called between layers on this thread; queued to the UI like every other signal.
+    session.setProgress([this](int done, int total) {
+        if (m_inPrefill)
+            emit prefillProgress(done, total);
+    });
+}
+
 void InferenceWorker::reset()
 {
     m_flags->running = false;
@@ -290,6 +307,7 @@ void InferenceWorker::reset()
             m_session.reset();
             m_session = std::make_unique<logitscope::Session>(m_model, std::move(backend), options);
             m_session->setCancelFlag(&m_flags->cancel);
+            watchProgress(*m_session);
         } catch (const std::exception& e) {
             emit commandFailed(QStringLiteral("reset"), message(e));
         }

@@ -53,6 +53,7 @@ signals:
     void modelLoadFailed(const QString& path, const QString& message);
 
     void prefillStarted(int promptTokens);
+    void prefillProgress(int layersDone, int layers); // during a prefill only
     void prefillFinished(const logitscope::PrefillRecord& record, const logitscope::gui::LaneList& lanes);
     void prefillFailed(const QString& message);
     void prefillCancelled();
@@ -91,6 +92,8 @@ private:
     int m_topCandidates = 20;
     bool m_captureAttention = false; // SessionOptions::captureAttention for new sessions
     bool m_logitLens = false;        // SessionOptions::logitLens for new sessions
+    bool m_inPrefill = false;        // layer progress is reported only while a prompt is read
+    void watchProgress(logitscope::Session& session);
 };
 
 } // namespace logitscope::gui

@@ -45,9 +45,14 @@ void loadAndRead(InferenceController& c, const QString& path, const SamplingPara
     c.setPrompt(kPrompt);
     QTRY_VERIFY_WITH_TIMEOUT(c.promptTokenCount() > 0, kTimeout);
     QSignalSpy prefilled(&c, &InferenceController::prefillFinished);
+    QSignalSpy progress(&c, &InferenceController::prefillProgress);
     c.step(); // reads the prompt
     QTRY_COMPARE_WITH_TIMEOUT(prefilled.count(), 1, kTimeout);
     QTRY_VERIFY_WITH_TIMEOUT(c.preview().has_value() && !c.isBusy(), kTimeout);
+    // One progress report per layer of the prompt's forward pass, ending at "all layers done".
+    QCOMPARE(progress.count(), c.modelInfo().layers);
+    QCOMPARE(progress.last().at(0).toInt(), c.modelInfo().layers);
+    QCOMPARE(progress.last().at(1).toInt(), c.modelInfo().layers);
 }
 
 } // namespace

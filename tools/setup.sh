@@ -12,7 +12,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${BUILD_DIR:-$root/build}
 jobs=${JOBS:-$(nproc)}
 
-packages=(build-essential cmake ninja-build pkg-config qt6-base-dev libqcustomplot-dev libqcustomplot2.1-qt6
+packages=(build-essential cmake ninja-build pkg-config qt6-base-dev qt6-svg-dev libqcustomplot-dev libqcustomplot2.1-qt6
   libsentencepiece-dev sentencepiece libpcre2-dev libicu-dev nlohmann-json3-dev libopenblas-dev xvfb xauth python3)
 missing=()
 for p in "${packages[@]}"; do

@@ -17,6 +17,7 @@
 #include <QLabel>
 #include <QPainter>
 #include <QPdfWriter>
+#include <QSvgGenerator>
 #include <QPushButton>
 #include <QSlider>
 #include <QSpinBox>
@@ -91,7 +92,7 @@ BeamTreePanel::BeamTreePanel(InferenceController* controller, QWidget* parent)
                          "Sampling panel apply; temperature and truncation do not: beam search does not sample)."));
     controls->addWidget(m_run);
     m_export = new QPushButton(tr("Export…"), this);
-    m_export->setToolTip(tr("Save the tree as a PNG image or a PDF (vector) file."));
+    m_export->setToolTip(tr("Save the tree as a PNG image, or as an SVG or PDF (vector) file."));
     controls->addWidget(m_export);
     controls->addStretch(1);
     layout->addLayout(controls);
@@ -355,6 +356,18 @@ bool BeamTreePanel::exportTo(const QString& path) const
         m_scene->render(&painter, QRectF(0, 0, rect.width(), rect.height()), rect);
         return painter.end();
     }
+    if (path.endsWith(QLatin1String(".svg"), Qt::CaseInsensitive)) {
+        QSvgGenerator svg;
+        svg.setFileName(path);
+        svg.setSize(rect.size().toSize());
+        svg.setViewBox(QRectF(QPointF(0, 0), rect.size()));
+        svg.setTitle(tr("Beam-search tree"));
+        QPainter painter;
+        if (!painter.begin(&svg))
+            return false;
+        m_scene->render(&painter, QRectF(0, 0, rect.width(), rect.height()), rect);
+        return painter.end();
+    }
     QImage image((rect.size() * 2).toSize(), QImage::Format_ARGB32);
     image.fill(Qt::white);
     QPainter painter(&image);
@@ -367,7 +380,7 @@ bool BeamTreePanel::exportTo(const QString& path) const
 void BeamTreePanel::exportDialog()
 {
     const QString path = QFileDialog::getSaveFileName(this, tr("Export beam tree"), QStringLiteral("beam-tree.png"),
-                                                      tr("PNG image (*.png);;PDF document (*.pdf)"));
+                                                      tr("PNG image (*.png);;SVG drawing (*.svg);;PDF document (*.pdf)"));
     if (path.isEmpty())
         return;
     m_status->setText(exportTo(path) ? tr("Saved %1.").arg(QFileInfo(path).fileName())

@@ -21,6 +21,7 @@
 #include <QSlider>
 #include <QGraphicsScene>
 #include <QTemporaryDir>
+#include <QFile>
 #include <QtTest>
 
 #include <cmath>
@@ -277,6 +278,11 @@ private slots:
         QVERIFY(panel.exportTo(dir.filePath("tree.png")));
         QVERIFY(panel.exportTo(dir.filePath("tree.pdf")));
         QVERIFY(QFileInfo(dir.filePath("tree.pdf")).size() > 1000);
+        QVERIFY(panel.exportTo(dir.filePath("tree.svg")));
+        QFile svg(dir.filePath("tree.svg"));
+        QVERIFY(svg.open(QIODevice::ReadOnly));
+        const QByteArray xml = svg.readAll();
+        QVERIFY(xml.contains("<svg") && xml.contains("</svg>"));
     }
 
     void logitLensFollowsSteps()

@@ -233,6 +233,34 @@ private slots:
         QVERIFY2(clock.elapsed() < 5000, qPrintable(QString("took %1 ms").arg(clock.elapsed())));
     }
 
+    void loadAnotherModelWhileRunning()
+    {
+        // Opening a model mid-run stops the run between tokens, swaps the session and leaves the
+        // controller ready: the new model reads a prompt and steps like the first one did.
+        REQUIRE_TEST_MODEL(path);
+        InferenceController c;
+        SamplingParams p;
+        p.minNewTokens = 300;
+        p.maxNewTokens = 300;
+        loadAndRead(c, path, p);
+        c.run();
+        QTRY_VERIFY_WITH_TIMEOUT(c.generatedCount() > 3, kTimeout);
+        QSignalSpy loaded(&c, &InferenceController::modelLoadFinished);
+        c.loadModel(path, QStringLiteral("cpu"));
+        QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 1, kTimeout);
+        QTRY_VERIFY_WITH_TIMEOUT(!c.isRunning() && !c.isBusy(), kTimeout);
+        QSignalSpy prefilled(&c, &InferenceController::prefillFinished);
+        c.setPrompt(kPrompt);
+        QTRY_VERIFY_WITH_TIMEOUT(c.promptTokenCount() > 0, kTimeout);
+        c.step();
+        QTRY_COMPARE_WITH_TIMEOUT(prefilled.count(), 1, kTimeout);
+        QTRY_VERIFY_WITH_TIMEOUT(!c.isBusy(), kTimeout);
+        QSignalSpy steps(&c, &InferenceController::stepAvailable);
+        c.step();
+        QTRY_COMPARE_WITH_TIMEOUT(steps.count(), 1, kTimeout);
+        QCOMPARE(c.generatedCount(), 1);
+    }
+
     void pauseStopsARun()
     {
         REQUIRE_TEST_MODEL(path);

@@ -30,6 +30,10 @@ struct TensorView {
 
 std::string shapeString(const std::vector<int64_t>& shape);
 
+// The bytes of an unquantized matrix t (rows, cols) laid out as (cols, rows): GPT-2's Conv1D layout
+// and back.
+std::vector<uint8_t> transposeBytes(const TensorView& t);
+
 // Every element of t converted to fp32 (empty for an absent tensor).
 std::vector<float> toFloats(const TensorView& t);
 

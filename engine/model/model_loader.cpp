@@ -96,16 +96,10 @@ TensorView ModelLoader::transposed(const TensorView& t, const std::string& name)
 {
     if (dtypeBlockSize(t.type) != 1)
         throw Error(m_fileOf(t.name) + ": tensor '" + t.name + "' must be unquantized to be transposed");
-    const int64_t rows = t.shape[0], cols = t.shape[1];
-    const size_t es = dtypeBlockBytes(t.type);
-    std::vector<uint8_t> out(t.nbytes);
-    const auto* src = static_cast<const uint8_t*>(t.data);
-    for (int64_t r = 0; r < rows; ++r)
-        for (int64_t c = 0; c < cols; ++c)
-            std::memcpy(&out[(size_t(c) * rows + r) * es], src + (size_t(r) * cols + c) * es, es);
+    std::vector<uint8_t> out = transposeBytes(t);
     TensorView v = t;
     v.name = name;
-    v.shape = {cols, rows};
+    v.shape = {t.shape[1], t.shape[0]};
     v.data = out.data();
     m_model.m_owned.push_back(std::move(out));
     return v;

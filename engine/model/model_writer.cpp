@@ -72,19 +72,6 @@ std::vector<uint8_t> interleaveVector(const TensorView& t, int heads)
     return interleaveRows(m, heads);
 }
 
-// (out, in) -> (in, out) for GPT-2's Conv1D layout.
-std::vector<uint8_t> transposeBytes(const TensorView& t)
-{
-    const int64_t rows = t.shape[0], cols = t.shape[1];
-    const size_t es = dtypeBlockBytes(t.type);
-    std::vector<uint8_t> out(t.nbytes);
-    const auto* src = static_cast<const uint8_t*>(t.data);
-    for (int64_t r = 0; r < rows; ++r)
-        for (int64_t c = 0; c < cols; ++c)
-            std::memcpy(&out[(size_t(c) * rows + r) * es], src + (size_t(r) * cols + c) * es, es);
-    return out;
-}
-
 std::vector<uint8_t> concat(std::initializer_list<std::vector<uint8_t>> parts)
 {
     std::vector<uint8_t> out;

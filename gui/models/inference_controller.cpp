@@ -250,22 +250,29 @@ void InferenceController::requestPrefill(bool thenRun)
     emit prefillRequested(m_prompt, m_chat, m_system, newestSampling());
 }
 
-void InferenceController::step()
+bool InferenceController::readyToAdvance(bool thenRun)
 {
     if (!hasModel()) {
         emit statusMessage(tr("No model loaded — open one in the Model panel."));
-        return;
+        return false;
     }
     if (isBusy())
-        return;
+        return false;
     if (promptChangedSincePrefill()) {
-        requestPrefill(false);
-        return;
+        requestPrefill(thenRun);
+        return false;
     }
     if (laneFinished()) {
         emit statusMessage(tr("This path has finished. Rewind, or click a token to branch."));
-        return;
+        return false;
     }
+    return true;
+}
+
+void InferenceController::step()
+{
+    if (!readyToAdvance(false))
+        return;
     m_flags->cancel = false;
     m_selectedStep = -1;
     setActivity(Activity::Stepping);
@@ -274,20 +281,8 @@ void InferenceController::step()
 
 void InferenceController::run()
 {
-    if (!hasModel()) {
-        emit statusMessage(tr("No model loaded — open one in the Model panel."));
+    if (!readyToAdvance(true))
         return;
-    }
-    if (isBusy())
-        return;
-    if (promptChangedSincePrefill()) {
-        requestPrefill(true);
-        return;
-    }
-    if (laneFinished()) {
-        emit statusMessage(tr("This path has finished. Rewind, or click a token to branch."));
-        return;
-    }
     m_flags->cancel = false;
     m_flags->running = true;
     m_selectedStep = -1;

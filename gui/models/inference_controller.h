@@ -134,6 +134,10 @@ signals:
     void statusMessage(const QString& message);
 
 private:
+    // Step and Run share their preconditions: a model, not busy, the prompt read (else it is read now,
+    // then running if `thenRun`), the lane not finished. False when the command must not go on.
+    bool readyToAdvance(bool thenRun);
+
     void setActivity(Activity a);
     void requestPrefill(bool thenRun);
     void refreshDistribution();

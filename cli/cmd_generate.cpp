@@ -18,6 +18,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <random>
 
@@ -305,22 +306,16 @@ int cmdBench(const Args& args)
     run(std::span<const int32_t>(prompt.data(), std::min<size_t>(8, prompt.size())));
     kv.truncate(seq, 0);
 
+    // KV blocks for the whole run up front, so the peak RSS after prefill is the run's own peak.
+    kv.append(seq, promptTokens + genTokens);
+    backend->reserveKvBlocks(kv.blocksNeeded());
+    kv.truncate(seq, 0);
+
     const auto t0 = Clock::now();
     SequenceOutput out = run(prompt);
     const double prefillMs = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-    int32_t next = 0;
-    std::vector<double> stepMs;
-    for (int i = 0; i < genTokens; ++i) {
-        const auto& l = out.logits;
-        next = int32_t(std::max_element(l.end() - c.vocabSize, l.end()) - (l.end() - c.vocabSize));
-        const auto s0 = Clock::now();
-        out = run(std::span<const int32_t>(&next, 1));
-        stepMs.push_back(std::chrono::duration<double, std::milli>(Clock::now() - s0).count());
-    }
-    double decodeMs = 0;
-    for (double ms : stepMs)
-        decodeMs += ms;
-    const double tpot = decodeMs / genTokens;
+    const size_t peakRss = peakRssBytes(); // before the bandwidth probe's own buffer
+
     // Bytes one decode step must read: every weight matrix once, plus the KV cache (mean length).
     size_t weightBytes = model->weightBytes();
     weightBytes -= model->weights().tokenEmbedding.nbytes; // one row is gathered, not the table
@@ -328,18 +323,54 @@ int cmdBench(const Args& args)
         weightBytes += model->weights().tokenEmbedding.nbytes; // ... unless it is also the LM head
     const double meanCtx = promptTokens + genTokens / 2.0;
     const double kvBytes = meanCtx * double(c.kvBytesPerToken(backend->kvElementBytes()));
-    const size_t peakRss = peakRssBytes(); // before the bandwidth probe's own 1 GiB buffer
-    // The yardstick: this machine's measured bandwidth of the memory the weights live in.
-    double bandwidth = 0;
-    if (backend->name() == "cpu")
-        bandwidth = measureMemoryBandwidth(args.integer("threads", 0));
+
+    // The yardstick: this machine's memory bandwidth, measured between rounds of decoding, so every
+    // round is compared with the bandwidth of its own moment (the reported fraction is the median).
+    std::function<double()> probe = [] { return 0.0; };
+    std::unique_ptr<BandwidthProbe> cpuProbe;
+    if (backend->name() == "cpu") {
+        cpuProbe = std::make_unique<BandwidthProbe>(args.integer("threads", 0));
+        probe = [&] { return cpuProbe->measure(); };
+    }
 #ifdef LOGITSCOPE_HAVE_CUDA
     if (auto* cuda = dynamic_cast<CudaBackend*>(backend.get())) {
-        bandwidth = cudaMeasureBandwidth();
+        probe = [] { return cudaMeasureBandwidth(); };
         weightBytes = cuda->weightBytesPerToken();
     }
 #endif
-    const double boundTokS = bandwidth > 0 ? bandwidth * 1e9 / (double(weightBytes) + kvBytes) : 0;
+    const double bytesPerToken = double(weightBytes) + kvBytes;
+    const int rounds = std::min(genTokens, 8);
+    int32_t next = 0;
+    double decodeMs = 0;
+    std::vector<double> roundBandwidth, roundFraction;
+    Json roundsJson = Json::array();
+    for (int r = 0; r < rounds; ++r) {
+        const double bandwidth = probe();
+        const int steps = genTokens / rounds + (r < genTokens % rounds ? 1 : 0);
+        double ms = 0;
+        for (int i = 0; i < steps; ++i) {
+            const auto& l = out.logits;
+            next = int32_t(std::max_element(l.end() - c.vocabSize, l.end()) - (l.end() - c.vocabSize));
+            const auto s0 = Clock::now();
+            out = run(std::span<const int32_t>(&next, 1));
+            ms += std::chrono::duration<double, std::milli>(Clock::now() - s0).count();
+        }
+        decodeMs += ms;
+        const double tokS = steps * 1000.0 / ms;
+        const double bound = bandwidth * 1e9 / bytesPerToken;
+        roundBandwidth.push_back(bandwidth);
+        roundFraction.push_back(bound > 0 ? tokS / bound : 0);
+        roundsJson.push_back({{"tokens", steps}, {"decode_tok_s", tokS}, {"bandwidth_gb_s", bandwidth},
+                              {"fraction_of_bound", roundFraction.back()}});
+    }
+    const auto median = [](std::vector<double> v) {
+        std::sort(v.begin(), v.end());
+        return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+    };
+    const double bandwidth = median(roundBandwidth);
+    const double fraction = median(roundFraction);
+    const double boundTokS = bandwidth * 1e9 / bytesPerToken;
+    const double tpot = decodeMs / genTokens;
     const double decodeTokS = 1000.0 / tpot;
     Json j = {{"model", path},
               {"device", backend->deviceDescription()},
@@ -355,7 +386,8 @@ int cmdBench(const Args& args)
               {"kv_bytes_per_token_read", kvBytes},
               {"bandwidth_gb_s", bandwidth},
               {"bandwidth_bound_tok_s", boundTokS},
-              {"fraction_of_bound", boundTokS > 0 ? decodeTokS / boundTokS : 0},
+              {"fraction_of_bound", fraction},
+              {"rounds", roundsJson},
               {"peak_rss_bytes", peakRss}};
     if (json) {
         std::cout << j.dump() << "\n";
@@ -366,8 +398,10 @@ int cmdBench(const Args& args)
     std::printf("decode           %d tokens, TPOT %.2f ms = %.1f tok/s\n", genTokens, tpot, decodeTokS);
     std::printf("bytes per token  %.1f MB weights + %.1f MB KV\n", weightBytes / 1e6, kvBytes / 1e6);
     if (bandwidth > 0)
-        std::printf("bandwidth        %.1f GB/s measured -> bound %.1f tok/s; decode at %.0f%% of the bound\n", bandwidth,
-                    boundTokS, 100.0 * decodeTokS / boundTokS);
+        std::printf("bandwidth        %.1f GB/s measured (median of %d probes between decode rounds) -> bound %.1f "
+                    "tok/s;\n                 decode at %.0f%% of the bound (median over the rounds, each against its own "
+                    "probe)\n",
+                    bandwidth, rounds, boundTokS, 100.0 * fraction);
     std::printf("peak RSS         %.1f MB\n", peakRss / 1e6);
     return 0;
 }

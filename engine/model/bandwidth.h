@@ -3,11 +3,35 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
+#include <vector>
 
 namespace logitscope {
 
-// Read bandwidth in GB/s (1e9 bytes per second), best of `passes` sums over a `bytes` buffer,
-// using `threads` threads (0 = hardware concurrency). Touches the whole buffer first.
+class ThreadPool;
+
+// A probe keeps its buffer and threads, so a benchmark can measure between stretches of its own work
+// and compare each stretch with the bandwidth of the same moment (shared machines drift by 1.5x
+// within minutes). Read bandwidth in GB/s (1e9 bytes per second): the best of `passes` plain and
+// `passes` prefetched sums over the buffer (huge pages where the kernel allows).
+class BandwidthProbe {
+public:
+    // threads: 0 = hardware concurrency. Allocates and touches `bytes`; throws Error if it cannot.
+    explicit BandwidthProbe(int threads = 0, size_t bytes = size_t(256) << 20);
+    ~BandwidthProbe();
+    BandwidthProbe(const BandwidthProbe&) = delete;
+    BandwidthProbe& operator=(const BandwidthProbe&) = delete;
+
+    double measure(int passes = 2);
+
+private:
+    std::unique_ptr<ThreadPool> m_pool;
+    float* m_buf = nullptr;
+    size_t m_floats = 0;
+    std::vector<float> m_sinks;
+};
+
+// One-off measurement over a fresh buffer.
 double measureMemoryBandwidth(int threads = 0, size_t bytes = size_t(1) << 30, int passes = 5);
 
 } // namespace logitscope

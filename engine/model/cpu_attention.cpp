@@ -85,6 +85,19 @@ inline void blockWeightedSum(float* o, const float* p, const float* v, int n, in
         ops::axpy(o, p[j], v + size_t(j) * D, D);
 }
 
+// Asks for n floats at p ahead of use: each (block, layer, head) run of keys or values is its own
+// 4 KiB stretch, where the hardware prefetchers would start cold.
+inline void prefetchFloats(const float* p, int n)
+{
+#ifdef LOGITSCOPE_AVX2_ATTENTION
+    const char* c = reinterpret_cast<const char*>(p);
+    for (size_t off = 0; off < size_t(n) * sizeof(float); off += 64)
+        _mm_prefetch(c + off, _MM_HINT_T0);
+#else
+    (void)p, (void)n;
+#endif
+}
+
 template <class F>
 void forTasks(ThreadPool& pool, int tasks, double work, F&& fn)
 {
@@ -136,15 +149,21 @@ void CpuBackend::attendDirect(int layer, std::span<const SequenceInput> batch, c
             scores.resize(size_t(S));
             const float* q = &m_q[size_t(sr.row0 + t) * qDim + size_t(h) * D];
             // scores = q Kᵀ / sqrt(D)
-            for (int b = 0; b * B < S; ++b)
+            for (int b = 0; b * B < S; ++b) {
+                if ((b + 1) * B < S)
+                    prefetchFloats(kvHead(table[size_t(b + 1)], layer, 0, kvh), std::min(B, S - (b + 1) * B) * D);
                 blockScores(&scores[size_t(b * B)], q, kvHead(table[size_t(b)], layer, 0, kvh), std::min(B, S - b * B), D,
                             scale);
+            }
             ops::softmax(scores.data(), S);
             // att = scores V
             float* o = &m_att[size_t(sr.row0 + t) * qDim + size_t(h) * D];
             std::fill(o, o + D, 0.0f);
-            for (int b = 0; b * B < S; ++b)
+            for (int b = 0; b * B < S; ++b) {
+                if ((b + 1) * B < S)
+                    prefetchFloats(kvHead(table[size_t(b + 1)], layer, 1, kvh), std::min(B, S - (b + 1) * B) * D);
                 blockWeightedSum(o, &scores[size_t(b * B)], kvHead(table[size_t(b)], layer, 1, kvh), std::min(B, S - b * B), D);
+            }
             if (capture) {
                 const int Sall = sr.pos0 + sr.T;
                 float* a = out[size_t(i)].attention.data() +

@@ -1,5 +1,6 @@
 // CPU ops: norms, RoPE, activations, softmax and the matrix products over weights of any dtype.
-// Matrix products: small batches (decode) stream each weight row once through AVX2/F16C kernels;
+// Matrix products: small batches (decode) stream each weight row once through AVX2/F16C kernels
+// (software-prefetched, long contiguous runs per thread);
 // large batches (prefill) convert weight tiles to fp32 and hand them to OpenBLAS sgemm.
 // Not threaded by itself: the ThreadPool passed in spreads row ranges over its threads.
 #include "model/ops.h"
@@ -237,6 +238,10 @@ namespace {
 
 constexpr int kSmallBatch = 8;   // up to this many input rows: stream the weights (decode kernels)
 constexpr int kTileRows = 64;    // weight rows converted to fp32 per sgemm call (prefill)
+// Decode kernels prefetch this far ahead of the weight row they read. Weights are memory-mapped in
+// 4 KiB pages and the hardware prefetchers stop at page boundaries, so without this every page
+// starts cold (measured: 4 KiB ahead decodes SmolLM2-135M 18 % faster than none on 2 Zen 5 cores).
+constexpr int kPrefetchBytes = 4096;
 
 // Rows [r0, r1) of w times every input row, generic path: dequantize one weight row, then dot.
 void rowsGeneric(float* out, int outStride, const float* x, int T, const TensorView& w, int r0, int r1)
@@ -300,14 +305,13 @@ void rowsPlain(float* out, int outStride, const float* x, const TensorView& w, i
     const auto* base = static_cast<const typename L::Elem*>(w.data);
     for (int r = r0; r < r1; ++r) {
         const typename L::Elem* wr = base + size_t(r) * K;
-        if (r + 2 < r1)
-            _mm_prefetch(reinterpret_cast<const char*>(wr + 2 * size_t(K)), _MM_HINT_T0);
         __m256 acc[TT][U];
         for (int t = 0; t < TT; ++t)
             for (int u = 0; u < U; ++u)
                 acc[t][u] = _mm256_setzero_ps();
         int k = 0;
         for (; k + 8 * U <= K; k += 8 * U) {
+            _mm_prefetch(reinterpret_cast<const char*>(wr + k) + kPrefetchBytes, _MM_HINT_T0);
             for (int u = 0; u < U; ++u) {
                 const __m256 wv = L::load(wr + k + 8 * u);
                 for (int t = 0; t < TT; ++t)
@@ -345,6 +349,7 @@ void rowsQ8(float* out, int outStride, const float* x, const TensorView& w, int 
             acc[t] = _mm256_setzero_ps();
         for (int b = 0; b < nb; ++b) {
             const uint8_t* blk = wr + size_t(b) * 34;
+            _mm_prefetch(reinterpret_cast<const char*>(blk) + kPrefetchBytes, _MM_HINT_T0);
             uint16_t dh;
             std::memcpy(&dh, blk, 2);
             const __m256 d = _mm256_set1_ps(fp16ToFp32(dh));
@@ -475,10 +480,12 @@ void matmulMany(std::span<const MatmulJob> jobs, const float* x, int T, ThreadPo
         const int N = int(w.rows());
         int chunk;
         if (small) {
-            // ~32 KiB of weights per task: small enough to balance, large enough to amortise a claim.
+            // Long contiguous runs (a matrix's share per thread, split in two so a slow thread can be
+            // helped; at most 1 MiB): each thread streams its rows with the prefetchers warmed up.
+            // 32 KiB chunks claimed in turn decoded 35 % slower: every claim started a cold stream.
             const size_t rowBytes = dtypeBytes(w.type, w.cols());
-            chunk = int(std::max<size_t>(4, (32 * 1024) / std::max<size_t>(rowBytes, 1)));
-            chunk = std::min(chunk, std::max(4, (N + threads * 4 - 1) / (threads * 4)));
+            chunk = int(std::max<size_t>(4, (1024 * 1024) / std::max<size_t>(rowBytes, 1)));
+            chunk = std::min(chunk, std::max(4, (N + threads * 2 - 1) / (threads * 2)));
         } else {
             // Few, large tiles: each sgemm call re-packs x, so fewer calls cost less (but keep 2 per thread).
             chunk = std::min(kTileRows * 4, std::max(kTileRows, ((N + threads * 2 - 1) / (threads * 2) + 15) / 16 * 16));

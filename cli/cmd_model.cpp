@@ -3,6 +3,7 @@
 
 #include "common/error.h"
 #include "model/backend.h"
+#include "model/cpu_backend.h"
 #include "model/model.h"
 #include "model/model_writer.h"
 #include "tokenizer/detokenizer.h"
@@ -22,9 +23,14 @@ std::unique_ptr<Backend> openBackend(const Args& args, std::shared_ptr<const Mod
     if (device != "cpu" && device != "cuda" && device != "auto")
         throw Error("--device: expected cpu, cuda or auto, got '" + device + "'");
     std::string notice;
+    const std::string weights = args.str("weights", "mapped");
+    if (weights != "mapped" && weights != "memory")
+        throw Error("--weights: expected mapped or memory, got '" + weights + "'");
     auto backend = createBackend(std::move(model), device, args.integer("threads", 0), &notice);
     if (!notice.empty())
         std::fprintf(stderr, "note: %s\n", notice.c_str());
+    if (auto* cpu = dynamic_cast<CpuBackend*>(backend.get()); cpu && weights == "memory")
+        cpu->loadWeightsIntoMemory();
     return backend;
 }
 

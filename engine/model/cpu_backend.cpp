@@ -11,11 +11,16 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <new>
 #include <set>
 #include <sstream>
+
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
 
 namespace logitscope {
 
@@ -51,9 +56,10 @@ bool cancelled(const ForwardOptions& o) { return o.cancel && o.cancel->load(std:
 } // namespace
 
 CpuBackend::CpuBackend(std::shared_ptr<const Model> model, int threads)
-    : m_model(std::move(model)), m_cfg(m_model->config()), m_pool(std::make_unique<ThreadPool>(threads))
+    : m_model(std::move(model)), m_cfg(m_model->config()), m_weights(m_model->weights()),
+      m_pool(std::make_unique<ThreadPool>(threads))
 {
-    const Weights& w = m_model->weights();
+    const Weights& w = m_weights;
     for (const LayerWeights& lw : w.layers) {
         LayerVectors v;
         v.attnNorm = toFloats(lw.attnNorm);
@@ -80,6 +86,37 @@ CpuBackend::CpuBackend(std::shared_ptr<const Model> model, int threads)
 
 CpuBackend::~CpuBackend() = default;
 
+void CpuBackend::loadWeightsIntoMemory()
+{
+    if (m_resident)
+        return;
+    // The matrices of every layer and the LM head: what weightBytesPerToken() counts.
+    std::vector<TensorView*> views{&m_weights.output};
+    for (LayerWeights& lw : m_weights.layers)
+        for (TensorView* t : {&lw.wq, &lw.wk, &lw.wv, &lw.wo, &lw.wGate, &lw.wUp, &lw.wDown})
+            if (t->data)
+                views.push_back(t);
+    constexpr size_t kHuge = size_t(2) << 20;
+    size_t total = 0;
+    for (const TensorView* t : views)
+        total += (t->nbytes + 63) / 64 * 64;
+    total = (total + kHuge - 1) / kHuge * kHuge;
+    std::unique_ptr<uint8_t, void (*)(void*)> buf(static_cast<uint8_t*>(std::aligned_alloc(kHuge, total)), std::free);
+    if (!buf)
+        throw Error("loading the weights into memory: " + mib(total) + " could not be allocated");
+#ifdef __linux__
+    madvise(buf.get(), total, MADV_HUGEPAGE); // advice: without huge pages the copy still works
+#endif
+    uint8_t* dst = buf.get();
+    for (TensorView* t : views) {
+        std::memcpy(dst, t->data, t->nbytes);
+        t->data = dst;
+        dst += (t->nbytes + 63) / 64 * 64;
+    }
+    m_resident = std::move(buf);
+    m_residentBytes = total;
+}
+
 int CpuBackend::threads() const { return m_pool->size(); }
 
 std::string CpuBackend::deviceDescription() const
@@ -99,7 +136,7 @@ std::string CpuBackend::deviceDescription() const
 
 size_t CpuBackend::weightBytesPerToken() const
 {
-    const Weights& w = m_model->weights();
+    const Weights& w = m_weights;
     size_t bytes = w.output.nbytes;
     for (const LayerWeights& lw : w.layers)
         for (const TensorView* t : {&lw.wq, &lw.wk, &lw.wv, &lw.wo, &lw.wGate, &lw.wUp, &lw.wDown})
@@ -110,7 +147,8 @@ size_t CpuBackend::weightBytesPerToken() const
 MemoryLedger CpuBackend::memory() const
 {
     MemoryLedger m;
-    // Weights as stored, each tensor once (a tied head shares the embedding's bytes).
+    // Weights as stored, each tensor once (a tied head shares the embedding's bytes), plus the
+    // in-memory copy of the matrices when there is one.
     const Weights& w = m_model->weights();
     std::set<const void*> seen;
     auto count = [&](const TensorView& t) {
@@ -127,6 +165,7 @@ MemoryLedger CpuBackend::memory() const
                                     &lw.wo, &lw.bo, &lw.ffnNorm, &lw.ffnNormBias, &lw.wGate, &lw.wUp, &lw.wDown,
                                     &lw.bUp, &lw.bDown})
             count(*t);
+    m.weights += m_residentBytes;
     m.kvCache = m_kvBlocks.size() * m_blockFloats * sizeof(float);
     for (const std::vector<float>* v : {&m_x, &m_xb, &m_q, &m_k, &m_v, &m_att, &m_hb, &m_hb2, &m_logits})
         m.activations += v->capacity() * sizeof(float);
@@ -237,7 +276,7 @@ void CpuBackend::forward(std::span<const SequenceInput> batch, std::span<Sequenc
                          const ForwardOptions& options)
 {
     const ModelConfig& c = m_cfg;
-    const Weights& w = m_model->weights();
+    const Weights& w = m_weights;
     const bool gpt2 = c.arch == Architecture::Gpt2;
     const int C = c.hidden, V = c.vocabSize, L = c.layers, H = c.heads, Hkv = c.kvHeads, D = c.headDim;
     if (out.size() != batch.size())

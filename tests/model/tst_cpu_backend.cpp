@@ -107,6 +107,7 @@ private slots:
     void cancelAndProgress();
     void reserveRefusesAbsurdSizes();
     void memoryLedger();
+    void weightsInMemory();
     void factory();
 };
 
@@ -333,6 +334,34 @@ void TstCpuBackend::memoryLedger()
     QCOMPARE(b.kvElementBytes(), size_t(4));
     QCOMPARE(b.threads(), 2);
     QVERIFY(b.deviceDescription().find("2 threads") != std::string::npos);
+}
+
+// loadWeightsIntoMemory copies the matrices (to huge pages where allowed): the same logits bit for
+// bit, the model's own views untouched, the copy counted in the ledger, a second call a no-op.
+void TstCpuBackend::weightsInMemory()
+{
+    for (Architecture a : {Architecture::Llama, Architecture::Qwen2, Architecture::Gpt2}) {
+        const ModelConfig c = tinyConfig(a, true);
+        auto model = SyntheticModelBuilder::build(c, DType::F16, 21);
+        const auto ids = randomIds(20, c.vocabSize, 22);
+        Runner mapped(model), copied(model);
+        const size_t before = copied.backend.memory().weights;
+        copied.backend.loadWeightsIntoMemory();
+        copied.backend.loadWeightsIntoMemory();
+        QVERIFY(copied.backend.weightsInMemory());
+        QVERIFY(!mapped.backend.weightsInMemory());
+        QVERIFY(copied.backend.memory().weights > before);
+        QCOMPARE(copied.backend.weightBytesPerToken(), mapped.backend.weightBytesPerToken());
+        const int sm = mapped.cache.createSequence(), sc = copied.cache.createSequence();
+        SequenceOutput om = mapped.run(sm, ids), oc = copied.run(sc, ids);
+        for (int step = 0; step < 4; ++step) {
+            QCOMPARE(oc.logits, om.logits);
+            const int32_t next = int32_t(std::max_element(om.logits.begin(), om.logits.end()) - om.logits.begin());
+            om = mapped.run(sm, {next});
+            oc = copied.run(sc, {next});
+        }
+        QCOMPARE(oc.logits, om.logits);
+    }
 }
 
 void TstCpuBackend::factory()

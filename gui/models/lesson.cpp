@@ -34,7 +34,7 @@ constexpr ActionName kActions[] = {
     {LessonAction::SweepThroughput, "sweep-throughput", false}, {LessonAction::ShowPanel, "show-panel", false},
 };
 
-// Which keys each check needs (beyond "kind"); the evaluator (lesson_player.cpp) reads them.
+// Which keys each check needs (beyond "kind"); the evaluator (lesson_checks.cpp) reads them.
 const std::map<std::string, std::vector<std::string>>& checkRequirements()
 {
     static const std::map<std::string, std::vector<std::string>> table = {

@@ -2,7 +2,8 @@
 // step measured (lanes, beam runs, sweeps, tokenizations) and evaluates the step's check against it.
 // The tests use it directly; in the app LessonRunner (lesson_runner.h) runs it on a pool thread next to
 // the InferenceController, which shows the same experiment in the ordinary panels.
-// Qt-free and not thread-safe: one thread plays one player.
+// Qt-free and not thread-safe: one thread plays one player. Sources: lesson_player.cpp (actions),
+// lesson_checks.cpp (evaluate), lesson_report.cpp (the HTML of each step).
 #pragma once
 
 #include "models/lesson.h"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # device-check.sh: runs the CUDA backend's GPU tests and benchmark on a device machine, from a build made
-# elsewhere (cmake -DLOGITSCOPE_GUI=OFF -DCMAKE_CUDA_ARCHITECTURES=90; only <build>/gpu-bin is needed).
+# elsewhere (cmake -DLOGITSCOPE_GUI=OFF -DLOGITSCOPE_ICU=OFF -DCMAKE_CUDA_ARCHITECTURES=90; only <build>/gpu-bin
+# is needed; ICU OFF because the device host has no libicu and its data library is too big to carry).
 # Not a build script: nothing is compiled here. Finishes in under 90 s (about 40 s on an H100); everything it
 # prints is also saved under $OUT (device-check.log, ops.txt, model.txt, bench.jsonl, sanitizer.txt, summary.txt).
 #
@@ -45,7 +46,7 @@ ldconfig -p 2>/dev/null | grep 'libcublas\.so\.13 ' | head -2
 
 for b in test_cuda_ops test_cuda_model bench_cuda; do
     if [ ! -x "$BIN/$b" ]; then
-        echo "missing $BIN/$b (build with -DLOGITSCOPE_GUI=OFF -DCMAKE_CUDA_ARCHITECTURES=90, carry $BIN)"
+        echo "missing $BIN/$b (build with -DLOGITSCOPE_GUI=OFF -DLOGITSCOPE_ICU=OFF -DCMAKE_CUDA_ARCHITECTURES=90, carry $BIN)"
     else
         echo "-- ldd $b"
         ldd "$BIN/$b" | grep -v -E 'linux-vdso|ld-linux'

@@ -1,14 +1,28 @@
-// NFC and lowercase via ICU's C API (UTF-8 -> UTF-16 -> rewrite -> UTF-8).
+// NFC and lowercase via ICU's C API (UTF-8 -> UTF-16 -> rewrite -> UTF-8). ASCII text, which both
+// leave as it is (NFC) or lowercase byte by byte, skips ICU; builds without ICU stop there.
 #include "tokenizer/unicode_text.h"
 
+#include "common/error.h"
+
+#include <algorithm>
+
+#ifdef LOGITSCOPE_HAVE_ICU
 #include <unicode/unorm2.h>
 #include <unicode/ustring.h>
 
 #include <vector>
+#endif
 
 namespace logitscope {
 
 namespace {
+
+bool isAscii(std::string_view s)
+{
+    return std::all_of(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0x80) == 0; });
+}
+
+#ifdef LOGITSCOPE_HAVE_ICU
 
 bool toUtf16(std::string_view utf8, std::vector<UChar>& out)
 {
@@ -57,10 +71,17 @@ std::string rewrite(std::string_view utf8, F f)
     return toUtf8(out);
 }
 
+#endif
+
 } // namespace
 
 std::string toNfc(std::string_view utf8)
 {
+    if (isAscii(utf8))
+        return std::string(utf8);
+#ifndef LOGITSCOPE_HAVE_ICU
+    throw Error("NFC normalization of non-ASCII text needs ICU, and this build has none (LOGITSCOPE_ICU=OFF)");
+#else
     UErrorCode status = U_ZERO_ERROR;
     const UNormalizer2* nfc = unorm2_getNFCInstance(&status);
     if (U_FAILURE(status))
@@ -68,13 +89,25 @@ std::string toNfc(std::string_view utf8)
     return rewrite(utf8, [nfc](const std::vector<UChar>& in, std::vector<UChar>& out, UErrorCode& st) {
         return unorm2_normalize(nfc, in.data(), int32_t(in.size()), out.data(), int32_t(out.size()), &st);
     });
+#endif
 }
 
 std::string toLowercase(std::string_view utf8)
 {
+    if (isAscii(utf8)) {
+        std::string out(utf8);
+        for (char& c : out)
+            if (c >= 'A' && c <= 'Z')
+                c = char(c - 'A' + 'a');
+        return out;
+    }
+#ifndef LOGITSCOPE_HAVE_ICU
+    throw Error("lowercasing non-ASCII text needs ICU, and this build has none (LOGITSCOPE_ICU=OFF)");
+#else
     return rewrite(utf8, [](const std::vector<UChar>& in, std::vector<UChar>& out, UErrorCode& st) {
         return u_strToLower(out.data(), int32_t(out.size()), in.data(), int32_t(in.size()), "", &st);
     });
+#endif
 }
 
 } // namespace logitscope

@@ -37,8 +37,8 @@ __global__ void __launch_bounds__(kThreads)
                          const int32_t* seqLens, int H, float scale, DecodeAttentionScratch scratch, float* capture,
                          size_t captureBatchStride, int captureStride, const float* invFreq, bool interleaved)
 {
-    static_assert(kThreads % D == 0 && D % 8 == 0, "head dim must divide the block");
-    constexpr int KS = kThreads / D; // key subsets of the P·V phase
+    static_assert(D <= kThreads && D % 8 == 0, "head dim: a multiple of 8, at most the block");
+    constexpr int KS = kThreads / D; // key subsets of the P·V phase; threads past KS * D sit it out
     __shared__ float qs[MAXG * D];       // scaled queries of the group
     __shared__ float ps[MAXG * kTile];   // scores, then probabilities, of one tile; finally the reduction
     __shared__ float mRun[MAXG], lRun[MAXG], alphaS[MAXG];
@@ -165,7 +165,7 @@ __global__ void __launch_bounds__(kThreads)
         for (int j = 0; j < MAXG; ++j)
             if (j < G)
                 acc[j] *= alphaS[j];
-        for (int i = ks; i < n; i += KS) {
+        for (int i = ks; ks < KS && i < n; i += KS) {
             const int key = t0 + i;
             const int block = table[key / kBlock];
             const float v = __half2float(vBase[size_t(block) * kv.blockStride + size_t(key % kBlock) * D + d]);
@@ -180,7 +180,7 @@ __global__ void __launch_bounds__(kThreads)
     // Sum the KS partial outputs through shared memory: ps holds (KS, MAXG, D) = kThreads * MAXG floats.
 #pragma unroll
     for (int j = 0; j < MAXG; ++j)
-        if (j < G)
+        if (j < G && ks < KS)
             ps[(ks * MAXG + j) * D + d] = acc[j];
     __syncthreads();
     for (int i = tid; i < G * D; i += kThreads) {
@@ -260,6 +260,22 @@ void launchSplitForGroup(int G, const float* q, const PagedKvLayer& kv, const in
 
 } // namespace
 
+bool decodeHeadDimSupported(int D)
+{
+    for (int d : kDecodeHeadDims)
+        if (d == D)
+            return true;
+    return false;
+}
+
+std::string decodeHeadDimsText()
+{
+    std::string s;
+    for (int d : kDecodeHeadDims)
+        s += (s.empty() ? "" : ", ") + std::to_string(d);
+    return s;
+}
+
 int decodeAttentionSplits(int B, int kvHeads, int multiprocessors)
 {
     const int want = ceilDiv(2 * std::max(multiprocessors, 1), std::max(B * kvHeads, 1));
@@ -278,20 +294,21 @@ void attentionDecode(__half* out, const float* q, const PagedKvLayer& kv, const 
     if (G > kMaxGroup || G * kv.kvHeads != nHeads || scratch.splits < 1 || scratch.splits > kMaxDecodeSplits)
         throw Error("attentionDecode: unsupported head grouping");
     switch (D) {
-    case 32:
-        launchSplitForGroup<32>(G, q, kv, tables, tableStride, seqLens, B, nHeads, scratch, capture,
-                                captureBatchStride, captureStride, stream, invFreq, interleaved);
+#define LOGITSCOPE_DECODE_HEAD_DIM(dim)                                                                       \
+    case dim:                                                                                                 \
+        launchSplitForGroup<dim>(G, q, kv, tables, tableStride, seqLens, B, nHeads, scratch, capture,          \
+                                 captureBatchStride, captureStride, stream, invFreq, interleaved);            \
         break;
-    case 64:
-        launchSplitForGroup<64>(G, q, kv, tables, tableStride, seqLens, B, nHeads, scratch, capture,
-                                captureBatchStride, captureStride, stream, invFreq, interleaved);
-        break;
-    case 128:
-        launchSplitForGroup<128>(G, q, kv, tables, tableStride, seqLens, B, nHeads, scratch, capture,
-                                 captureBatchStride, captureStride, stream, invFreq, interleaved);
-        break;
+        LOGITSCOPE_DECODE_HEAD_DIM(32)
+        LOGITSCOPE_DECODE_HEAD_DIM(40)
+        LOGITSCOPE_DECODE_HEAD_DIM(64)
+        LOGITSCOPE_DECODE_HEAD_DIM(80)
+        LOGITSCOPE_DECODE_HEAD_DIM(96)
+        LOGITSCOPE_DECODE_HEAD_DIM(128)
+#undef LOGITSCOPE_DECODE_HEAD_DIM
     default:
-        throw Error("attentionDecode: head dimension " + std::to_string(D) + " is not supported (32, 64, 128)");
+        throw Error("attentionDecode: head dimension " + std::to_string(D) + " is not supported (" +
+                    decodeHeadDimsText() + ")");
     }
     attentionCombineKernel<<<dim3(unsigned(nHeads), unsigned(B)), 128, 0, stream>>>(
         out, scratch, seqLens, nHeads, D, capture, captureBatchStride, captureStride);

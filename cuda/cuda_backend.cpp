@@ -22,6 +22,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <tuple>
 
 namespace logitscope {
 
@@ -101,11 +102,15 @@ struct CudaBackend::Impl {
     DeviceBuffer splitMaxes, splitSums, splitOutputs; // decode attention partials
     DeviceBuffer decodeCapture;                // (B, L, H, stride) fp32
     DeviceBuffer topIds, topLogprobs;          // (k) of topLogprobs()
+    DeviceBuffer residualCapture;              // (B, L, C) fp32: each sequence's residual after every layer
+    PinnedBuffer hostResidual;                 // its pinned mirror
+    DeviceBuffer lensIds, lensLogprobs, lensRanks, lensChosen; // logitLens(): (L, k), (L, k), (L), (L)
     PinnedBuffer hostLogits;                   // (kLogitRows, V) fp32
     PinnedBuffer hostCapture;                  // (B, L, H, stride) fp32
     int lastBatch = 0;
 
-    std::map<std::pair<int, int>, DecodeGraph> graphs; // by (B, capture stride; 0 = no capture)
+    // By (B, attention capture stride (0 = none), residual capture).
+    std::map<std::tuple<int, int, bool>, DecodeGraph> graphs;
     uint64_t epoch = 1;                        // bumped whenever a buffer a graph uses moves
     bool graphNoticePrinted = false;
 
@@ -189,8 +194,9 @@ struct CudaBackend::Impl {
         if (H <= 0 || Hkv <= 0 || H % Hkv != 0 || H / Hkv > kMaxGroup)
             throw Error("CUDA backend: " + std::to_string(H) + " query heads over " + std::to_string(Hkv) +
                         " kv heads is not supported (at most " + std::to_string(kMaxGroup) + " per group)");
-        if (D != 32 && D != 64 && D != 128)
-            throw Error("CUDA backend: head dimension " + std::to_string(D) + " is not supported (32, 64 or 128)");
+        if (!gpu::decodeHeadDimSupported(D))
+            throw Error("CUDA backend: head dimension " + std::to_string(D) + " is not supported (" +
+                        gpu::decodeHeadDimsText() + ")");
         if (!gpt2 && cfg.ropeDims != 0 && cfg.ropeDims != D)
             throw Error("CUDA backend: partial rotary embeddings are not supported");
         if (cfg.contextLength <= 0)
@@ -262,6 +268,7 @@ struct CudaBackend::Impl {
         const int32_t* lens = nullptr;    // (count) keys per sequence
         float* capture = nullptr;         // (B, L, H, captureStride)
         int captureStride = 0;
+        float* residual = nullptr;        // (B, L, C): row b of x after every layer
         // prefill
         int qPos0 = 0;                    // position of the first row
         float* prefillCapture = nullptr;  // (H, count, captureStride)
@@ -394,6 +401,10 @@ struct CudaBackend::Impl {
             prefillCapture.ensure(size_t(H) * rowsMax * S * 4, "the prompt's attention capture");
 
         out.logits.assign(size_t(in.allLogits ? T : 1) * V, 0.0f);
+        if (o.captureResidual)
+            out.residual.assign(size_t(L) * cfg.hidden, 0.0f);
+        else
+            out.residual.clear();
         if (capture)
             out.attention.assign(size_t(L) * H * T * S, 0.0f);
         else
@@ -430,6 +441,10 @@ struct CudaBackend::Impl {
                     CUDA_CHECK(cudaMemcpy2DAsync(out.attention.data() + (size_t(l) * H * T + c0) * S,
                                                  size_t(T) * S * 4, prefillCapture.as<float>(), size_t(n) * S * 4,
                                                  size_t(n) * S * 4, size_t(H), cudaMemcpyDeviceToHost, stream));
+                if (o.captureResidual && c == chunks - 1) // the prompt's last row, as a decode step gives
+                    CUDA_CHECK(cudaMemcpyAsync(out.residual.data() + size_t(l) * cfg.hidden,
+                                               x.as<float>() + size_t(n - 1) * cfg.hidden, size_t(cfg.hidden) * 4,
+                                               cudaMemcpyDeviceToHost, stream));
                 if (o.progress)
                     o.progress(c * L + l + 1, chunks * L);
             }
@@ -456,7 +471,7 @@ struct CudaBackend::Impl {
 
     // ---- decode: B one-token sequences together ----------------------------------------------------
 
-    void enqueueDecode(int B, int captureStride)
+    void enqueueDecode(int B, int captureStride, bool residual)
     {
         Rows r;
         r.count = B;
@@ -468,21 +483,28 @@ struct CudaBackend::Impl {
         r.decode = true;
         r.capture = captureStride ? decodeCapture.as<float>() : nullptr;
         r.captureStride = captureStride;
+        r.residual = residual ? residualCapture.as<float>() : nullptr;
         embed(r);
-        for (int l = 0; l < cfg.layers; ++l)
+        const size_t C = size_t(cfg.hidden), L = size_t(cfg.layers);
+        for (int l = 0; l < cfg.layers; ++l) {
             layer(l, r);
+            if (r.residual) // x (B, C) -> residual[b][l] for every b
+                CUDA_CHECK(cudaMemcpy2DAsync(r.residual + size_t(l) * C, L * C * 4, x.as<float>(), C * 4, C * 4,
+                                             size_t(B), cudaMemcpyDeviceToDevice, stream));
+        }
         head(0, B);
     }
 
-    void runDecode(int B, int captureStride)
+    void runDecode(int B, int captureStride, bool residual)
     {
         if (!options.graphs) {
-            enqueueDecode(B, captureStride);
+            enqueueDecode(B, captureStride, residual);
             return;
         }
         if (captureStride) // a longer capture row replaces the shorter one of the same batch size
             for (auto it = graphs.begin(); it != graphs.end();) {
-                if (it->first.first == B && it->first.second != 0 && it->first.second != captureStride) {
+                const auto& [b, stride, res] = it->first;
+                if (b == B && res == residual && stride != 0 && stride != captureStride) {
                     if (it->second.exec)
                         CUDA_CHECK(cudaGraphExecDestroy(it->second.exec));
                     it = graphs.erase(it);
@@ -490,7 +512,7 @@ struct CudaBackend::Impl {
                     ++it;
                 }
             }
-        DecodeGraph& g = graphs[{B, captureStride}];
+        DecodeGraph& g = graphs[{B, captureStride, residual}];
         if (!g.exec || g.epoch != epoch) {
             if (g.exec) {
                 CUDA_CHECK(cudaGraphExecDestroy(g.exec));
@@ -499,14 +521,14 @@ struct CudaBackend::Impl {
             cudaGraph_t graph = nullptr;
             CUDA_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
             try {
-                enqueueDecode(B, captureStride);
+                enqueueDecode(B, captureStride, residual);
             } catch (const std::exception& ex) {
                 (void)cudaStreamEndCapture(stream, &graph);
                 if (graph)
                     cudaGraphDestroy(graph);
                 (void)cudaGetLastError();
                 disableGraphs(std::string("capturing the decode step failed: ") + ex.what());
-                enqueueDecode(B, captureStride);
+                enqueueDecode(B, captureStride, residual);
                 return;
             }
             CUDA_CHECK(cudaStreamEndCapture(stream, &graph));
@@ -516,7 +538,7 @@ struct CudaBackend::Impl {
                 (void)cudaGetLastError();
                 g.exec = nullptr;
                 disableGraphs(std::string("instantiating the decode graph failed: ") + cudaGetErrorString(e));
-                enqueueDecode(B, captureStride);
+                enqueueDecode(B, captureStride, residual);
                 return;
             }
             g.epoch = epoch;
@@ -548,6 +570,13 @@ struct CudaBackend::Impl {
                 ++epoch;
             hostCapture.ensure(bytes, "attention capture");
         }
+        const bool residual = o.captureResidual;
+        const size_t residualBytes = size_t(B) * L * size_t(cfg.hidden) * 4;
+        if (residual) {
+            if (residualCapture.ensure(residualBytes, "the logit lens's residual capture"))
+                ++epoch;
+            hostResidual.ensure(residualBytes, "the logit lens's residual capture");
+        }
 
         CUDA_CHECK(cudaStreamSynchronize(stream));
         int32_t* h = hostInts.as<int32_t>();
@@ -562,12 +591,15 @@ struct CudaBackend::Impl {
         }
         CUDA_CHECK(cudaMemcpyAsync(ints.as(), h, size_t(B) * (3 + maxBlocks) * 4, cudaMemcpyHostToDevice, stream));
 
-        runDecode(B, stride);
+        runDecode(B, stride, residual);
 
         CUDA_CHECK(cudaMemcpyAsync(hostLogits.as(), logits.as(), size_t(B) * V * 4, cudaMemcpyDeviceToHost, stream));
         if (capture)
             CUDA_CHECK(cudaMemcpyAsync(hostCapture.as(), decodeCapture.as(), size_t(B) * L * H * stride * 4,
                                        cudaMemcpyDeviceToHost, stream));
+        if (residual)
+            CUDA_CHECK(cudaMemcpyAsync(hostResidual.as(), residualCapture.as(), residualBytes, cudaMemcpyDeviceToHost,
+                                       stream));
         for (int b = 0; b < B; ++b)
             keepLastRow(seqs[size_t(b)], b);
         CUDA_CHECK(cudaStreamSynchronize(stream));
@@ -584,6 +616,12 @@ struct CudaBackend::Impl {
                     std::memcpy(so.attention.data() + row * len, src + row * stride, size_t(len) * 4);
             } else {
                 so.attention.clear();
+            }
+            if (residual) {
+                const float* src = hostResidual.as<float>() + size_t(b) * L * cfg.hidden;
+                so.residual.assign(src, src + size_t(L) * cfg.hidden);
+            } else {
+                so.residual.clear();
             }
         }
     }
@@ -617,6 +655,64 @@ struct CudaBackend::Impl {
             const size_t n = std::min<size_t>(kMaxDecodeBatch, oneToken.size() - g0);
             decode(batch, out, std::vector<int>(oneToken.begin() + long(g0), oneToken.begin() + long(g0 + n)), o);
         }
+    }
+
+    // ---- logit lens: residual rows through the final norm and the LM head, on the device -------------
+
+    std::vector<LayerLens> lens(std::span<const float> residual, int topK, int32_t chosen)
+    {
+        const int C = cfg.hidden, V = cfg.vocabSize;
+        if (residual.size() % size_t(C) != 0)
+            throw Error("logit lens: residual of " + std::to_string(residual.size()) +
+                        " values is not a whole number of " + std::to_string(C) + "-wide rows");
+        if (chosen >= V)
+            throw Error("logit lens: token id " + std::to_string(chosen) + " outside the vocabulary (" +
+                        std::to_string(V) + ")");
+        const int L = int(residual.size() / size_t(C));
+        const int k = std::clamp(topK, 0, std::min(256, V));
+        const size_t kk = size_t(std::max(k, 1));
+        lensIds.ensure(size_t(kLogitRows) * kk * 4, "logit lens top-k");
+        lensLogprobs.ensure(size_t(kLogitRows) * kk * 4, "logit lens top-k");
+        lensRanks.ensure(size_t(kLogitRows) * 4, "logit lens ranks");
+        lensChosen.ensure(size_t(kLogitRows) * 4, "logit lens ranks");
+        std::vector<int32_t> ids(size_t(L) * kk), ranks(static_cast<size_t>(L));
+        std::vector<float> lps(size_t(L) * kk), chosenLp(static_cast<size_t>(L));
+        // The residual rows take the place of the activations (the next forward rewrites them anyway).
+        CUDA_CHECK(cudaStreamSynchronize(stream));
+        for (int r0 = 0; r0 < L; r0 += kLogitRows) {
+            const int rows = std::min(kLogitRows, L - r0);
+            CUDA_CHECK(cudaMemcpyAsync(x.as(), residual.data() + size_t(r0) * C, size_t(rows) * C * 4,
+                                       cudaMemcpyHostToDevice, stream));
+            head(0, rows);
+            if (k > 0) {
+                logSoftmaxTopK(lensIds.as<int32_t>(), lensLogprobs.as<float>(), logits.as<float>(), V, k, stream, rows);
+                CUDA_CHECK(cudaMemcpyAsync(ids.data() + size_t(r0) * kk, lensIds.as(), size_t(rows) * kk * 4,
+                                           cudaMemcpyDeviceToHost, stream));
+                CUDA_CHECK(cudaMemcpyAsync(lps.data() + size_t(r0) * kk, lensLogprobs.as(), size_t(rows) * kk * 4,
+                                           cudaMemcpyDeviceToHost, stream));
+            }
+            if (chosen >= 0) {
+                logprobRank(lensRanks.as<int32_t>(), lensChosen.as<float>(), logits.as<float>(), V, chosen, stream,
+                            rows);
+                CUDA_CHECK(cudaMemcpyAsync(ranks.data() + r0, lensRanks.as(), size_t(rows) * 4, cudaMemcpyDeviceToHost,
+                                           stream));
+                CUDA_CHECK(cudaMemcpyAsync(chosenLp.data() + r0, lensChosen.as(), size_t(rows) * 4,
+                                           cudaMemcpyDeviceToHost, stream));
+            }
+            CUDA_CHECK(cudaStreamSynchronize(stream)); // the host vectors are pageable: wait before reuse
+        }
+        std::vector<LayerLens> out(static_cast<size_t>(L));
+        for (int l = 0; l < L; ++l) {
+            LayerLens& ll = out[size_t(l)];
+            for (int i = 0; i < k; ++i)
+                if (ids[size_t(l) * kk + size_t(i)] >= 0)
+                    ll.top.push_back({ids[size_t(l) * kk + size_t(i)], lps[size_t(l) * kk + size_t(i)]});
+            if (chosen >= 0) {
+                ll.chosenRank = ranks[size_t(l)];
+                ll.chosenLogprob = chosenLp[size_t(l)];
+            }
+        }
+        return out;
     }
 
     // ---- KV storage -----------------------------------------------------------------------------------
@@ -662,7 +758,8 @@ struct CudaBackend::Impl {
     {
         return cublasWorkspace.bytes() + keysGathered.bytes() + valuesGathered.bytes() + scores.bytes() + probs.bytes() +
                prefillCapture.bytes() + splitMaxes.bytes() + splitSums.bytes() + splitOutputs.bytes() +
-               decodeCapture.bytes() + lastLogits.bytes() + topIds.bytes() + topLogprobs.bytes() + invFreq.bytes();
+               decodeCapture.bytes() + lastLogits.bytes() + topIds.bytes() + topLogprobs.bytes() + invFreq.bytes() +
+               residualCapture.bytes() + lensIds.bytes() + lensLogprobs.bytes() + lensRanks.bytes() + lensChosen.bytes();
     }
 };
 
@@ -706,6 +803,12 @@ void CudaBackend::forward(std::span<const SequenceInput> batch, std::span<Sequen
                           const ForwardOptions& options)
 {
     m->forward(batch, out, options);
+}
+
+bool CudaBackend::logitLens(std::span<const float> residual, int topK, int32_t chosen, std::vector<LayerLens>& out)
+{
+    out = m->lens(residual, topK, chosen);
+    return true;
 }
 
 std::vector<std::pair<int32_t, float>> CudaBackend::topLogprobs(int index, int k)

@@ -40,6 +40,8 @@ public:
 
     void forward(std::span<const SequenceInput> batch, std::span<SequenceOutput> out,
                  const ForwardOptions& options) override;
+    // Final norm, LM head, top-k and the chosen token's rank of every residual row on the device.
+    bool logitLens(std::span<const float> residual, int topK, int32_t chosen, std::vector<LayerLens>& out) override;
 
     // Raw top-k (id, log-probability), best first, of the last logits row the latest forward() produced
     // for batch entry `index`, computed on the device (only k pairs cross PCIe).

@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 
 struct cublasContext;
 
@@ -126,6 +127,10 @@ struct DecodeAttentionScratch {
 };
 constexpr int kMaxDecodeSplits = 32;
 constexpr int kMaxGroup = 16; // query heads per kv head
+// Head dimensions the decode attention kernel is instantiated for (the switch in attention_decode.cu).
+constexpr int kDecodeHeadDims[] = {32, 40, 64, 80, 96, 128};
+bool decodeHeadDimSupported(int D);
+std::string decodeHeadDimsText(); // "32, 40, 64, ..." for messages
 
 // One query row per sequence over its paged keys: out (B, H*D) fp16 = softmax(q kᵀ / sqrt(D)) v,
 // q (B, H*D) fp32 (rotated on load when invFreq is not null, as rope() at position seqLens - 1),
@@ -154,5 +159,9 @@ void attentionPrefill(__half* out, const __half* q, const __half* keys, const __
 // log-softmax values. ids, logprobs: (rows, k) on the device. k <= 256.
 void logSoftmaxTopK(int32_t* ids, float* logprobs, const float* logits, int V, int k, cudaStream_t stream,
                     int rows = 1);
+// Per row of logits (rows, V): how many ids rank above `chosen` (same order as logSoftmaxTopK) and
+// chosen's log-softmax value. ranks, logprobs: (rows) on the device.
+void logprobRank(int32_t* ranks, float* logprobs, const float* logits, int V, int32_t chosen, cudaStream_t stream,
+                 int rows = 1);
 
 } // namespace logitscope::gpu

@@ -97,6 +97,32 @@ __global__ void __launch_bounds__(kThreads)
     }
 }
 
+// grid (rows): where `chosen` stands in each row — how many ids beat it under the same order as the
+// top-k (value desc, id asc) and its log-softmax value. The logit lens's chosen-token line.
+__global__ void __launch_bounds__(kThreads)
+    logprobRankKernel(int32_t* ranks, float* logprobs, const float* logits, int V, int32_t chosen)
+{
+    __shared__ float scratch[32];
+    const float* x = logits + size_t(blockIdx.x) * V;
+    float m = -INFINITY;
+    for (int i = threadIdx.x; i < V; i += blockDim.x)
+        m = fmaxf(m, x[i]);
+    m = blockMax(m, scratch);
+    float s = 0.0f;
+    for (int i = threadIdx.x; i < V; i += blockDim.x)
+        s += expf(x[i] - m);
+    const float lse = m + logf(blockSum(s, scratch));
+    const float cv = x[chosen];
+    float ahead = 0.0f; // exact in fp32 below 2^24 ids
+    for (int i = threadIdx.x; i < V; i += blockDim.x)
+        ahead += better(x[i], i, cv, chosen) ? 1.0f : 0.0f;
+    ahead = blockSum(ahead, scratch);
+    if (threadIdx.x == 0) {
+        ranks[blockIdx.x] = int32_t(ahead);
+        logprobs[blockIdx.x] = cv - lse;
+    }
+}
+
 } // namespace
 
 // ---- launchers ------------------------------------------------------------------------------------
@@ -108,6 +134,22 @@ void logSoftmaxTopK(int32_t* ids, float* logprobs, const float* logits, int V, i
     if (k > 256)
         throw Error("logSoftmaxTopK: k must be at most 256");
     logSoftmaxTopKKernel<<<rows, kThreads, 0, stream>>>(ids, logprobs, logits, V, k);
+    CUDA_CHECK_LAUNCH();
+}
+
+} // namespace logitscope::gpu
+
+namespace logitscope::gpu {
+
+void logprobRank(int32_t* ranks, float* logprobs, const float* logits, int V, int32_t chosen, cudaStream_t stream,
+                 int rows)
+{
+    if (rows <= 0)
+        return;
+    if (chosen < 0 || chosen >= V)
+        throw Error("logprobRank: token id " + std::to_string(chosen) + " outside the vocabulary of " +
+                    std::to_string(V));
+    logprobRankKernel<<<rows, kThreads, 0, stream>>>(ranks, logprobs, logits, V, chosen);
     CUDA_CHECK_LAUNCH();
 }
 

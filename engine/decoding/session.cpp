@@ -325,9 +325,13 @@ void Session::fillLens(const Lane& l, StepRecord& rec)
     if (!m_options.logitLens || l.residual.empty())
         return;
     const auto t0 = Clock::now();
-    if (!m_lens)
-        m_lens = std::make_unique<LogitLens>(m_model);
-    const std::vector<LayerLens> layers = m_lens->run(l.residual, m_options.lensTop, rec.chosen);
+    // On the backend's device when it has a lens of its own (only the top-k crosses back), else here.
+    std::vector<LayerLens> layers;
+    if (!m_backend->logitLens(l.residual, m_options.lensTop, rec.chosen, layers)) {
+        if (!m_lens)
+            m_lens = std::make_unique<LogitLens>(m_model);
+        layers = m_lens->run(l.residual, m_options.lensTop, rec.chosen);
+    }
     rec.lens.reserve(layers.size());
     for (const LayerLens& layer : layers) {
         std::vector<TokenLogprob> top;

@@ -4,6 +4,8 @@
 // KvCache's business (kv_cache.h), so lanes, beams and branches can share blocks on any device.
 #pragma once
 
+#include "model/logit_lens.h"
+
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -69,6 +71,15 @@ public:
     // Runs the model over every sequence of the batch, writing K/V of the new tokens into their blocks.
     virtual void forward(std::span<const SequenceInput> batch, std::span<SequenceOutput> out,
                          const ForwardOptions& options) = 0;
+
+    // The logit lens on the backend's own device, with LogitLens::run's meaning: each row of residual
+    // (L, C) through the final norm and the LM head, its top-k and where `chosen` (if >= 0) stands.
+    // Returns false when the backend has no device path of its own (the caller runs LogitLens).
+    virtual bool logitLens(std::span<const float> residual, int topK, int32_t chosen, std::vector<LayerLens>& out)
+    {
+        (void)residual, (void)topK, (void)chosen, (void)out;
+        return false;
+    }
 };
 
 // Backend factory. "cpu" is always there; cuda/ adds "cuda" through registerBackendFactory().

@@ -199,19 +199,21 @@ struct Runner {
         return in;
     }
 
-    SequenceOutput run(int seq, const std::vector<int32_t>& tokens, bool allLogits = false, bool capture = false)
+    SequenceOutput run(int seq, const std::vector<int32_t>& tokens, bool allLogits = false, bool capture = false,
+                       bool residual = false)
     {
         SequenceInput in = prepare(seq, tokens, allLogits);
         SequenceOutput out;
         ForwardOptions o;
         o.captureAttention = capture;
+        o.captureResidual = residual;
         backend->forward(std::span<const SequenceInput>(&in, 1), std::span<SequenceOutput>(&out, 1), o);
         return out;
     }
 
     // One token for each listed sequence, as one batch.
     std::vector<SequenceOutput> step(const std::vector<int>& seqs, const std::vector<std::vector<int32_t>>& tokens,
-                                     bool capture = false)
+                                     bool capture = false, bool residual = false)
     {
         std::vector<SequenceInput> ins;
         for (size_t i = 0; i < seqs.size(); ++i)
@@ -222,6 +224,7 @@ struct Runner {
         std::vector<SequenceOutput> outs(seqs.size());
         ForwardOptions o;
         o.captureAttention = capture;
+        o.captureResidual = residual;
         backend->forward(ins, outs, o);
         return outs;
     }

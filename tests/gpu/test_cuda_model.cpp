@@ -4,6 +4,7 @@
 //    attention capture, lanes batched together (mat-vec and cuBLAS paths, copy-on-write), continuation
 //    prefills, a chunked long prompt, CUDA graphs on and off, device top-k, memory ledger, out-of-memory
 //    and cancellation leaving the backend usable;
+//  * the bundled model (head dim 40) and the logit lens (residual capture, device projection);
 //  * ref-llama-spm (HF folder and GGUF, from $LOGITSCOPE_SHARED_DIR): Hugging Face's prompt log-probs,
 //    greedy ids and attention; beam search and seeded sampling through Session, CUDA against CPU.
 // Tolerances: log-probs 2e-2 (fp16), attention probabilities 1e-2, ids exact (a flip is accepted only
@@ -15,6 +16,7 @@
 #include "cuda_backend.h"
 
 #include "decoding/session.h"
+#include "model/logit_lens.h"
 #include "model/synthetic_model.h"
 
 #include <nlohmann/json.hpp>
@@ -304,6 +306,112 @@ void syntheticModels()
     compareWithCpu("llama BF16, D=128, 4 heads per kv head", synthetic(wide, DType::BF16, 6), 21, 6);
     const ModelConfig small = syntheticConfig(Architecture::Llama, 400, 576, 2, 9, 3, 1536, 512, true);
     compareWithCpu("smollm2-like, 3 heads per kv head, tied, F16", synthetic(small, DType::F16, 7), 50, 7);
+    const ModelConfig brownLike = syntheticConfig(Architecture::Llama, 4096, 320, 2, 8, 4, 864, 512);
+    compareWithCpu("bundled-model shape, D=40, F16", synthetic(brownLike, DType::F16, 8), 30, 8);
+}
+
+// ---- logit lens: residual capture and the device projection ---------------------------------------
+
+// Residuals (prompt, then batched decode steps of two lanes, graphs on) against the CPU's; the device
+// lens of the GPU's residual against LogitLens on the CPU's; the last layer's lens against the logits.
+void logitLensParity(const std::string& label, std::shared_ptr<const Model> model, uint32_t seed)
+{
+    std::printf("[lens: %s]\n", label.c_str());
+    const ModelConfig& c = model->config();
+    const int V = c.vocabSize, C = c.hidden, L = c.layers, K = 5;
+    Runner cpu(model, createBackend(model, "cpu", 0));
+    Runner gpu(model, cudaBackend(model, true, true));
+    LogitLens cpuLens(model);
+    std::mt19937 rng(seed);
+    std::vector<int> sc, sg;
+    std::vector<SequenceOutput> oc, og;
+    for (int lane = 0; lane < 2; ++lane) {
+        const auto prompt = randomIds(size_t(12 + 7 * lane), V, rng);
+        sc.push_back(cpu.cache.createSequence());
+        sg.push_back(gpu.cache.createSequence());
+        oc.push_back(cpu.run(sc.back(), prompt, false, false, true));
+        og.push_back(gpu.run(sg.back(), prompt, false, false, true));
+    }
+    double worstResidual = 0, worstLens = 0, worstLast = 0;
+    int flips = 0;
+    for (int step = 0; step < 4; ++step) {
+        std::vector<std::vector<int32_t>> next;
+        for (size_t lane = 0; lane < 2; ++lane) {
+            CHECK_MSG(og[lane].residual.size() == size_t(L) * C, "%s: residual of %zu values, want %d", label.c_str(),
+                      og[lane].residual.size(), L * C);
+            if (og[lane].residual.size() != size_t(L) * C)
+                return;
+            // relative to each layer's magnitude (the residual stream grows with depth)
+            for (int l = 0; l < L; ++l) {
+                double diff = 0, scale = 1e-6;
+                for (int i = 0; i < C; ++i) {
+                    const size_t at = size_t(l) * C + size_t(i);
+                    diff = std::max(diff, double(std::fabs(og[lane].residual[at] - oc[lane].residual[at])));
+                    scale = std::max(scale, double(std::fabs(oc[lane].residual[at])));
+                }
+                worstResidual = std::max(worstResidual, diff / scale);
+            }
+            const int32_t chosen = argmax(oc[lane].logits);
+            std::vector<LayerLens> dev;
+            CHECK_MSG(gpu.backend->logitLens(og[lane].residual, K, chosen, dev), "%s: no device lens", label.c_str());
+            const std::vector<LayerLens> ref = cpuLens.run(oc[lane].residual, K, chosen);
+            CHECK_MSG(dev.size() == ref.size(), "%s: %zu lens layers, want %zu", label.c_str(), dev.size(), ref.size());
+            for (size_t l = 0; l < std::min(dev.size(), ref.size()); ++l) {
+                CHECK_MSG(dev[l].top.size() == size_t(K), "%s: layer %zu has %zu top tokens", label.c_str(), l,
+                          dev[l].top.size());
+                for (size_t i = 0; i < std::min(dev[l].top.size(), ref[l].top.size()); ++i)
+                    worstLens = std::max(worstLens, double(std::fabs(dev[l].top[i].logprob - ref[l].top[i].logprob)));
+                worstLens = std::max(worstLens, double(std::fabs(dev[l].chosenLogprob - ref[l].chosenLogprob)));
+                if (!dev[l].top.empty() && dev[l].top[0].id != ref[l].top[0].id) {
+                    const double gap = ref[l].top[0].logprob - ref[l].top[1].logprob;
+                    CHECK_MSG(gap <= kLogprobTol, "%s: layer %zu top token %d vs %d (gap %.4f)", label.c_str(), l,
+                              dev[l].top[0].id, ref[l].top[0].id, gap);
+                    ++flips;
+                }
+                if (dev[l].chosenRank != ref[l].chosenRank)
+                    ++flips; // ranks move only across near-ties; the log-prob check above bounds them
+            }
+            // The last layer's lens is the model's own next-token distribution (same device arithmetic).
+            const std::vector<float> lp = rowLogprobs(og[lane], V, 0);
+            if (!dev.empty() && !dev.back().top.empty()) {
+                worstLast = std::max(worstLast, double(std::fabs(dev.back().top[0].logprob - lp[size_t(argmax(lp))])));
+                CHECK_MSG(dev.back().top[0].id == argmax(lp), "%s: last layer's lens top %d, logits' top %d",
+                          label.c_str(), dev.back().top[0].id, argmax(lp));
+            }
+            next.push_back({chosen});
+        }
+        oc = cpu.step(sc, next, false, true);
+        og = gpu.step(sg, next, false, true);
+    }
+    std::printf("  residual (relative) %.2e  lens log-probs %.2e  last layer vs logits %.2e  near-tie moves %d\n",
+                worstResidual, worstLens, worstLast, flips);
+    CHECK_MSG(worstResidual <= 2e-2, "%s: residual differs by %.3e of its magnitude", label.c_str(), worstResidual);
+    CHECK_MSG(worstLens <= kLogprobTol, "%s: lens log-probs differ by %.3e", label.c_str(), worstLens);
+    CHECK_MSG(worstLast <= 1e-4, "%s: last layer's lens differs from the logits by %.3e", label.c_str(), worstLast);
+}
+
+void logitLensModels()
+{
+    const ModelConfig small = syntheticConfig(Architecture::Llama, 400, 576, 2, 9, 3, 1536, 512, true);
+    logitLensParity("smollm2-like, tied", synthetic(small, DType::F16, 7), 11);
+    const ModelConfig gpt2 = syntheticConfig(Architecture::Gpt2, 512, 256, 3, 4, 4, 1024, 1024);
+    logitLensParity("gpt2 (LayerNorm)", synthetic(gpt2, DType::F16, 4), 12);
+}
+
+// The bundled default model (resources/, travels with the tree), head dim 40.
+void bundledModel()
+{
+    // Relative to the working directory first: device-check.sh runs from a copy of the tree elsewhere.
+    std::string path = "resources/models/logitscope-brown";
+    if (!std::ifstream(path + "/config.json"))
+        path = std::string(LOGITSCOPE_SOURCE_DIR) + "/" + path;
+    if (!std::ifstream(path + "/config.json")) {
+        std::printf("bundled model missing at %s; skipped\n", path.c_str());
+        return;
+    }
+    const auto model = Model::load(path);
+    compareWithCpu("bundled logitscope-brown", model, 24, 9);
+    logitLensParity("bundled logitscope-brown", model, 10);
 }
 
 // ---- ref-llama-spm against Hugging Face ----------------------------------------------------------
@@ -499,6 +607,19 @@ int main(int argc, char** argv)
     } catch (const std::exception& e) {
         std::printf("synthetic models: %s\n", e.what());
         CHECK_MSG(false, "synthetic models threw: %s", e.what());
+    }
+    try {
+        if (!gQuick)
+            logitLensModels();
+    } catch (const std::exception& e) {
+        std::printf("logit lens: %s\n", e.what());
+        CHECK_MSG(false, "logit lens threw: %s", e.what());
+    }
+    try {
+        bundledModel();
+    } catch (const std::exception& e) {
+        std::printf("bundled model: %s\n", e.what());
+        CHECK_MSG(false, "bundled model threw: %s", e.what());
     }
 
     const std::string refPath = sharedPath("reference/ref-llama-spm.hf.json");

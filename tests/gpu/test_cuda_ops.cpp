@@ -616,6 +616,13 @@ int main(int argc, char** argv)
         {"attentionDecode H=14 Hkv=2 D=64 (G=7)", 5e-4, [] { return caseAttentionDecode(14, 2, 64, {64, 65, 1000}, 8, false); }},
         {"attentionDecode H=16 Hkv=1 D=128 (G=16)", 5e-4, [] { return caseAttentionDecode(16, 1, 128, {250, 3}, 16, false); }},
         {"attentionDecode H=8 Hkv=8 D=32 capture", 1e-8, [] { return caseAttentionDecode(8, 8, 32, {5, 900}, 20, true); }},
+        // Head dims that do not divide the 128-thread block (the bundled model has D=40).
+        {"attentionDecode H=8 Hkv=4 D=40", 5e-4, [] { return caseAttentionDecode(8, 4, 40, {1, 37, 500}, 11, false); }},
+        {"attentionDecode capture H=8 Hkv=4 D=40", 1e-8, [] { return caseAttentionDecode(8, 4, 40, {9, 300}, 11, true); }},
+        {"attentionDecode+rope rotate-half H=8 Hkv=4 D=40", 5e-4, [] { return caseAttentionDecode(8, 4, 40, {3, 333}, 11, false, true); }},
+        {"attentionDecode H=12 Hkv=4 D=80", 5e-4, [] { return caseAttentionDecode(12, 4, 80, {64, 700}, 16, false); }},
+        {"attentionDecode H=6 Hkv=2 D=96", 5e-4, [] { return caseAttentionDecode(6, 2, 96, {200, 17}, 8, false); }},
+        {"attentionPrefill H=8 Hkv=4 D=40 Tq=37 pos0=13", 5e-4, [] { return caseAttentionPrefill(8, 4, 40, 37, 13, false); }},
         {"attentionDecode+rope rotate-half H=8 Hkv=2 D=64", 5e-4, [] { return caseAttentionDecode(8, 2, 64, {3, 333}, 11, false, true); }},
         {"attentionDecode+rope interleaved H=4 Hkv=4 D=128", 5e-4, [] { return caseAttentionDecode(4, 4, 128, {77, 1000}, 11, false, true, RopeLayout::Interleaved); }},
         {"attentionPrefill H=8 Hkv=2 D=64 Tq=37 pos0=0", 5e-4, [] { return caseAttentionPrefill(8, 2, 64, 37, 0, false); }},

@@ -23,6 +23,19 @@ __device__ __forceinline__ bool better(float av, int ai, float bv, int bi)
     return av > bv || (av == bv && ai < bi);
 }
 
+// log(sum(exp(x))) of one row, max subtracted; every thread of the block gets it.
+__device__ float rowLogSumExp(const float* x, int V, float* scratch)
+{
+    float m = -INFINITY;
+    for (int i = threadIdx.x; i < V; i += blockDim.x)
+        m = fmaxf(m, x[i]);
+    m = blockMax(m, scratch);
+    float s = 0.0f;
+    for (int i = threadIdx.x; i < V; i += blockDim.x)
+        s += expf(x[i] - m);
+    return m + logf(blockSum(s, scratch));
+}
+
 __global__ void __launch_bounds__(kThreads)
     logSoftmaxTopKKernel(int32_t* ids, float* logprobs, const float* logits, int V, int k)
 {
@@ -34,14 +47,7 @@ __global__ void __launch_bounds__(kThreads)
     const float* x = logits + size_t(blockIdx.x) * V;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
 
-    float m = -INFINITY;
-    for (int i = threadIdx.x; i < V; i += blockDim.x)
-        m = fmaxf(m, x[i]);
-    m = blockMax(m, scratch);
-    float s = 0.0f;
-    for (int i = threadIdx.x; i < V; i += blockDim.x)
-        s += expf(x[i] - m);
-    const float lse = m + logf(blockSum(s, scratch));
+    const float lse = rowLogSumExp(x, V, scratch);
 
     if (threadIdx.x == 0) {
         prevV = INFINITY;
@@ -104,14 +110,7 @@ __global__ void __launch_bounds__(kThreads)
 {
     __shared__ float scratch[32];
     const float* x = logits + size_t(blockIdx.x) * V;
-    float m = -INFINITY;
-    for (int i = threadIdx.x; i < V; i += blockDim.x)
-        m = fmaxf(m, x[i]);
-    m = blockMax(m, scratch);
-    float s = 0.0f;
-    for (int i = threadIdx.x; i < V; i += blockDim.x)
-        s += expf(x[i] - m);
-    const float lse = m + logf(blockSum(s, scratch));
+    const float lse = rowLogSumExp(x, V, scratch);
     const float cv = x[chosen];
     float ahead = 0.0f; // exact in fp32 below 2^24 ids
     for (int i = threadIdx.x; i < V; i += blockDim.x)

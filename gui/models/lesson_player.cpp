@@ -47,6 +47,18 @@ int wordCount(const std::string& s)
 
 } // namespace
 
+std::vector<std::string> lessonDataDirectories()
+{
+    std::vector<std::string> dirs;
+#ifdef LOGITSCOPE_INSTALL_DATADIR
+    dirs.emplace_back(LOGITSCOPE_INSTALL_DATADIR);
+#endif
+#ifdef LOGITSCOPE_SOURCE_MODELS_DIR
+    dirs.push_back(fs::path(LOGITSCOPE_SOURCE_MODELS_DIR).parent_path().string());
+#endif
+    return dirs;
+}
+
 LessonPlayer::LessonPlayer(Lesson lesson, std::string modelPath, std::shared_ptr<const logitscope::Model> model)
     : m_lesson(std::move(lesson)), m_modelPath(std::move(modelPath)), m_model(std::move(model))
 {
@@ -59,6 +71,8 @@ void LessonPlayer::restart()
 {
     m_next = 0;
     m_prompt = m_lesson.prompt;
+    m_promptText = {};
+    m_prefilledNow = false;
     m_laneIds.clear();
     m_laneLabels.clear();
     m_laneSettings.clear();
@@ -138,6 +152,7 @@ StepOutcome LessonPlayer::playNext()
     out.index = m_next;
     const LessonStep& step = m_lesson.steps[size_t(m_next)];
     ++m_next;
+    m_prefilledNow = false;
     ensureModel();
     try {
         act(step);
@@ -172,7 +187,9 @@ void LessonPlayer::prefill(const json& args)
 {
     m_prompt = strArg(args, "prompt", m_prompt);
     auto& s = *m_session;
-    const auto ids = s.tokenize(m_prompt);
+    m_promptText = renderPrompt(m_prompt);
+    m_prefilledNow = true;
+    const auto ids = s.tokenize(m_promptText.text);
     s.prefill(ids, m_laneParams.at(0));
     m_laneIds = {0};
     for (const auto& lane : s.lanes())
@@ -282,7 +299,7 @@ void LessonPlayer::act(const LessonStep& step)
         p.greedy = true;
         p.minNewTokens = n + 1;
         p.maxNewTokens = n + 1;
-        const auto prompt = l.tokenize(m_prompt);
+        const auto prompt = l.tokenize(renderPrompt(m_prompt).text);
         RecomputeResult r;
         r.tokens = n;
         l.prefill(prompt, p);
@@ -343,7 +360,7 @@ void LessonPlayer::act(const LessonStep& step)
     case LessonAction::SweepThroughput: {
         auto& l = lab();
         const int tokens = intArg(args, "tokens", 12);
-        const auto prompt = l.tokenize(m_prompt);
+        const auto prompt = l.tokenize(renderPrompt(m_prompt).text);
         m_throughputSweep.clear();
         for (const auto& v : args["batches"]) {
             const int batch = v.get<int>();
@@ -374,6 +391,25 @@ void LessonPlayer::act(const LessonStep& step)
     }
 }
 
+logitscope::ChatRendering LessonPlayer::renderPrompt(const std::string& prompt) const
+{
+    if (!m_lesson.chat)
+        return {prompt, "", ""};
+    const auto& tok = m_model->tokenizer();
+    logitscope::ChatRendering r = tok.renderChat("", prompt);
+    if (!r.notice.empty()) {
+        // Never a silent difference: say that the lesson asked for the template and did not get it.
+        r.text = prompt;
+        r.notice = tok.chatTemplate().empty()
+                       ? "This lesson asks for the model's chat template, but this model has none: the prompt is read "
+                         "as raw text."
+                       : "This lesson asks for the model's chat template, but Logitscope does not recognise this "
+                         "model's template (it knows ChatML, Llama 2 and 3, Mistral, Zephyr, Phi-3 and Gemma): the "
+                         "prompt is read as raw text.";
+    }
+    return r;
+}
+
 const logitscope::Tokenizer* LessonPlayer::secondTokenizer(std::string* note)
 {
     if (!m_tokBTried) {
@@ -383,22 +419,28 @@ const logitscope::Tokenizer* LessonPlayer::secondTokenizer(std::string* note)
         } else {
             const fs::path base = fs::path(m_lesson.source).parent_path();
             const char* shared = std::getenv("LOGITSCOPE_SHARED_DIR");
-            std::string tried;
+            // Each entry names one file or, with "$DATA/", one file in each data folder.
+            std::vector<fs::path> files;
             for (const auto& candidate : m_lesson.tokenizerB.paths) {
-                fs::path p;
                 if (candidate.rfind("$SHARED/", 0) == 0) {
-                    if (!shared || !*shared)
-                        continue;
-                    p = fs::path(shared) / candidate.substr(8);
+                    if (shared && *shared)
+                        files.push_back(fs::path(shared) / candidate.substr(8));
+                } else if (candidate.rfind("$DATA/", 0) == 0) {
+                    for (const auto& dir : lessonDataDirectories())
+                        files.push_back(fs::path(dir) / candidate.substr(6));
                 } else {
-                    p = fs::path(candidate).is_absolute() ? fs::path(candidate) : base / candidate;
+                    files.push_back(fs::path(candidate).is_absolute() ? fs::path(candidate) : base / candidate);
                 }
+            }
+            std::string tried;
+            for (const auto& p : files) {
                 tried += (tried.empty() ? "" : ", ") + p.lexically_normal().string();
                 std::error_code ec;
                 if (!fs::exists(p, ec))
                     continue;
                 try {
                     m_tokB = logitscope::loadTokenizerFile(p.string());
+                    m_tokBNote.clear();
                     break;
                 } catch (const std::exception& e) {
                     m_tokBNote = e.what();

@@ -98,6 +98,12 @@ public:
     const std::vector<ThroughputRow>& throughputSweep() const { return m_throughputSweep; }
     const std::optional<RecomputeResult>& recompute() const { return m_recompute; }
     std::string currentPrompt() const { return m_prompt; }
+    // The text the last prefill tokenized: the prompt, or with "chat": true the prompt wrapped in the
+    // model's chat template. chatNote() says why the raw prompt was used instead (the model has no
+    // template, or none Logitscope recognises); chatFamily() names the template ("chatml", ...).
+    const std::string& promptText() const { return m_promptText.text; }
+    const std::string& chatFamily() const { return m_promptText.family; }
+    const std::string& chatNote() const { return m_promptText.notice; }
     // Where tokens per second stop growing much with more sequences (first batch whose doubling gains < 30 %).
     int throughputKnee() const;
 
@@ -115,6 +121,7 @@ private:
     std::string lanesReport(bool withPreview) const;
     logitscope::StepRecord previewOf(int lessonLane) const;
     const logitscope::Tokenizer* secondTokenizer(std::string* note);
+    logitscope::ChatRendering renderPrompt(const std::string& prompt) const;   // "chat" applied
 
     Lesson m_lesson;
     std::string m_modelPath;
@@ -126,6 +133,8 @@ private:
     std::string m_tokBNote;
     int m_next = 0;
     std::string m_prompt;
+    logitscope::ChatRendering m_promptText;       // what the last prefill tokenized
+    bool m_prefilledNow = false;                  // the step being played ran a prefill (the report shows it)
     std::vector<int> m_laneIds;                   // lesson lane -> session lane
     std::vector<std::string> m_laneLabels;
     std::vector<nlohmann::json> m_laneSettings;   // overrides on top of the lesson settings
@@ -137,6 +146,10 @@ private:
     std::optional<RecomputeResult> m_recompute;
     std::string m_lastReport;
 };
+
+// What "$DATA/" in a lesson's tokenizer paths stands for, tried in order: the installed share/logitscope,
+// then resources/ of the source tree this was built from (both hold lessons/ and tokenizers/).
+std::vector<std::string> lessonDataDirectories();
 
 // HTML-escapes text and shows control bytes and the SentencePiece space visibly ("·", "\n").
 std::string lessonHtmlEscape(const std::string& text);

@@ -162,6 +162,14 @@ std::string LessonPlayer::report(const LessonStep& step) const
     default:
         break;
     }
+    if (m_prefilledNow && m_lesson.chat) {
+        // "chat": true — show the text that was really tokenized, or why it is the raw prompt.
+        if (m_promptText.notice.empty())
+            h << "<p><b>Chat template</b> (" << lessonHtmlEscape(m_promptText.family) << "): the model read <tt>"
+              << lessonHtmlEscape(m_promptText.text) << "</tt></p>";
+        else
+            h << "<p><b>Note:</b> " << lessonHtmlEscape(m_promptText.notice) << "</p>";
+    }
     if (s && s->hasPrompt() && step.action != LessonAction::Tokenize && step.action != LessonAction::SweepContext
         && step.action != LessonAction::SweepThroughput && step.action != LessonAction::Recompute
         && step.action != LessonAction::Beam) {

@@ -130,7 +130,7 @@ void LessonRunner::start(int lesson)
         const QString prompt = QString::fromStdString(l.prompt);
         emit samplingRequested(l.lanes.front().params);
         m_controller->setSampling(l.lanes.front().params);
-        emit promptRequested(prompt);
+        emit promptRequested(prompt, l.chat);
         m_controller->setPrompt(prompt, l.chat);
     }
     emit lessonStarted(lesson);
@@ -247,12 +247,13 @@ void LessonRunner::mirror(const LessonStep& step)
     switch (step.action) {
     case LessonAction::Prefill: {
         const QString prompt = QString::fromStdString(step.args.value("prompt", m_player->currentPrompt()));
-        queue([this, c, prompt] {
+        const bool chat = l.chat;
+        queue([this, c, prompt, chat] {
             if (c->isBusy())
                 return false;
-            if (prompt != c->prompt()) {
-                emit promptRequested(prompt);
-                c->setPrompt(prompt, c->chatTemplate());
+            if (prompt != c->prompt() || chat != c->chatTemplate()) {
+                emit promptRequested(prompt, chat);
+                c->setPrompt(prompt, chat);
             } else if (c->isPrefilled()) {
                 c->reset();
                 return false;   // wait for the reset, then read the prompt
@@ -282,8 +283,8 @@ void LessonRunner::mirror(const LessonStep& step)
     case LessonAction::Set: {
         if (step.args.contains("prompt")) {
             const QString prompt = QString::fromStdString(step.args["prompt"].get<std::string>());
-            emit promptRequested(prompt);
-            c->setPrompt(prompt, c->chatTemplate());
+            emit promptRequested(prompt, l.chat);
+            c->setPrompt(prompt, l.chat);
         }
         if (step.args.contains("settings") && step.args.value("lane", 0) == 0 && m_player->laneCount() > 0) {
             try {

@@ -54,7 +54,8 @@ signals:
     void stepPlayed(int step, const QString& reportHtml, int checkStatus, const QString& checkDetail, const QString& error);
     void busyChanged(bool busy);
     void panelRequested(const QString& panel);
-    void promptRequested(const QString& prompt);                  // the Prompt panel should show this text
+    void promptRequested(const QString& prompt, bool chat);       // the Prompt panel should show this text
+                                                                  // (and tick "Chat template" for "chat": true)
     void samplingRequested(const logitscope::SamplingParams& params); // and the Sampling panel these settings
     void failed(const QString& message);
 

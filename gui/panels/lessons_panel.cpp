@@ -194,7 +194,10 @@ QDockWidget* installLessons(QMainWindow* window, InferenceController* controller
     dock->hide();   // opened from the Lessons menu
 
     if (auto* prompt = window->findChild<PromptPanel*>())
-        QObject::connect(runner, &LessonRunner::promptRequested, prompt, &PromptPanel::setPromptText);
+        QObject::connect(runner, &LessonRunner::promptRequested, prompt, [prompt](const QString& text, bool chat) {
+            prompt->setChatTemplate(chat);
+            prompt->setPromptText(text);
+        });
     if (auto* sampling = window->findChild<SamplingPanel*>())
         QObject::connect(runner, &LessonRunner::samplingRequested, sampling, &SamplingPanel::setParams);
     QObject::connect(runner, &LessonRunner::panelRequested, window, [window](const QString& name) {

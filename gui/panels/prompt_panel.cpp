@@ -90,6 +90,11 @@ void PromptPanel::setPromptText(const QString& text)
     m_editor->setPlainText(text);
 }
 
+void PromptPanel::setChatTemplate(bool on)
+{
+    m_chat->setChecked(on);
+}
+
 QString PromptPanel::promptText() const
 {
     return m_editor->toPlainText();

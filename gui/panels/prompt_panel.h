@@ -24,6 +24,7 @@ public:
     explicit PromptPanel(InferenceController* controller, QWidget* parent = nullptr);
 
     void setPromptText(const QString& text);
+    void setChatTemplate(bool on);   // ticks "Chat template" (a lesson with "chat": true)
     QString promptText() const;
     QPlainTextEdit* editor() const { return m_editor; }
     TokenChipView* chips() const { return m_chips; }

@@ -1,17 +1,27 @@
 // Lessons: every bundled lesson parses, plays through all its steps on the bundled model and every check it
-// claims holds (skipped only where a part needs ../shared, e.g. the second tokenizer); malformed lesson
-// files fail with a message naming the field; the runner drives the controller and the panel renders it.
+// claims holds, without ../shared (lesson 1's second tokenizer is bundled in resources/tokenizers);
+// "chat": true wraps the prompt in the model's chat template or says why not; malformed lesson files fail
+// with a message naming the field; the runner drives the controller and the panel renders it.
+#include "main_window.h"
 #include "models/inference_controller.h"
 #include "models/lesson.h"
 #include "models/lesson_player.h"
 #include "models/lesson_runner.h"
 #include "models/model_locator.h"
 #include "panels/lessons_panel.h"
+#include "panels/prompt_panel.h"
+
+#include "tokenizer/byte_bpe_tokenizer.h"
 
 #include <QApplication>
+#include <QCheckBox>
 #include <QDir>
+#include <QFile>
 #include <QSignalSpy>
+#include <QTemporaryDir>
 #include <QtTest>
+
+#include <fstream>
 
 using namespace logitscope::gui;
 
@@ -20,6 +30,87 @@ namespace {
 QString lessonsDir()
 {
     return QStringLiteral(LOGITSCOPE_SOURCE_DIR "/resources/lessons");
+}
+
+QString bundledTokenizerPath()
+{
+    return QStringLiteral(LOGITSCOPE_SOURCE_DIR "/resources/tokenizers/brown-byte-bpe/tokenizer.json");
+}
+
+void writeFile(const QString& path, const std::string& text)
+{
+    std::ofstream out(path.toStdString(), std::ios::binary);
+    out << text;
+}
+
+// Sets an environment variable for one scope and puts the old value back.
+class ScopedEnv {
+public:
+    ScopedEnv(const char* name, const QByteArray& value)
+        : m_name(name), m_had(qEnvironmentVariableIsSet(name)), m_old(qgetenv(name))
+    {
+        qputenv(name, value);
+    }
+    ~ScopedEnv()
+    {
+        if (m_had)
+            qputenv(m_name, m_old);
+        else
+            qunsetenv(m_name);
+    }
+
+private:
+    const char* m_name;
+    bool m_had;
+    QByteArray m_old;
+};
+
+// A copy of the bundled model (files linked, not copied) whose tokenizer_config.json has `chatTemplate`
+// as its template, or none when it is empty.
+QString modelWithChatTemplate(const QTemporaryDir& tmp, const QString& name, const std::string& chatTemplate)
+{
+    const QString model = findDefaultModel();
+    const QDir from(model);
+    const QString to = tmp.filePath(name);
+    QDir().mkpath(to);
+    for (const QString& f : from.entryList(QDir::Files)) {
+        if (f == QLatin1String("tokenizer_config.json"))
+            continue;
+        if (!QFile::link(from.filePath(f), QDir(to).filePath(f)))
+            return {};
+    }
+    std::ifstream in(from.filePath(QStringLiteral("tokenizer_config.json")).toStdString());
+    nlohmann::json config = nlohmann::json::parse(in);
+    if (chatTemplate.empty())
+        config.erase("chat_template");
+    else
+        config["chat_template"] = chatTemplate;
+    writeFile(QDir(to).filePath(QStringLiteral("tokenizer_config.json")), config.dump(1));
+    return to;
+}
+
+const char* const kChatml =
+    "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}"
+    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+
+// A one-step "chat": true lesson, written to tmp; `model` (relative to the file) may be empty.
+QString writeChatLesson(const QTemporaryDir& tmp, const std::string& model)
+{
+    const QString file = tmp.filePath(QStringLiteral("chat.json"));
+    writeFile(file, R"({"id": "chat", "title": "chat", "prompt": "It was the first time that the", "chat": true,)"
+                        + (model.empty() ? std::string() : "\"model\": \"" + model + "\",") +
+                        R"("settings": {"temperature": 0, "max_new_tokens": 4},
+        "steps": [{"action": "prefill", "text": "Read the prompt.", "check": {"kind": "prompt_fits_context"}}]})");
+    return file;
+}
+
+// Plays the one-step chat lesson on a model; returns the player.
+std::unique_ptr<LessonPlayer> playChatLesson(const QTemporaryDir& tmp, const QString& model, StepOutcome& outcome)
+{
+    const QString file = writeChatLesson(tmp, "");
+    auto player = std::make_unique<LessonPlayer>(loadLessonFile(file.toStdString()), model.toStdString());
+    outcome = player->playNext();
+    return player;
 }
 
 std::string parseError(const std::string& text)
@@ -81,16 +172,167 @@ private slots:
             if (!o.hasCheck)
                 continue;
             ++checks;
-            if (o.check.status == CheckResult::Status::Skipped) {
-                // Only comparisons with the optional second tokenizer may be skipped.
-                QVERIFY2(lesson.steps[size_t(o.index)].check.args.dump().find("second") != std::string::npos,
-                         qPrintable(where + " skipped: " + QString::fromStdString(o.check.detail)));
-                qInfo("%s skipped: %s", qPrintable(where), o.check.detail.c_str());
-                continue;
-            }
-            QVERIFY2(o.check.passed(), qPrintable(where + " check failed: " + QString::fromStdString(o.check.detail)));
+            // Nothing a bundled lesson claims may be skipped: all it needs is bundled (no ../shared).
+            QVERIFY2(o.check.passed(), qPrintable(where + " check " + checkStatusName(o.check.status) + ": "
+                                                  + QString::fromStdString(o.check.detail)));
         }
         QVERIFY2(checks > 0, "a bundled lesson should claim at least one observation");
+    }
+
+    void bundledSecondTokenizerIsByteLevelBpe()
+    {
+        // resources/tokenizers/brown-byte-bpe (tools/train/train_bpe.py): small, byte-level, lossless.
+        const QFileInfo file(bundledTokenizerPath());
+        QVERIFY2(file.exists(), qPrintable(file.filePath()));
+        QVERIFY2(file.size() < 300 * 1024, qPrintable(QString::number(file.size())));
+        const auto tok = logitscope::loadTokenizerFile(file.filePath().toStdString());
+        QCOMPARE(QString::fromStdString(tok->kind()), QStringLiteral("byte-bpe"));
+        const auto* bpe = dynamic_cast<const logitscope::ByteBpeTokenizer*>(tok.get());
+        QVERIFY(bpe && bpe->byteLevel());
+        QVERIFY2(tok->vocabSize() >= 2000 && tok->vocabSize() <= 4096, qPrintable(QString::number(tok->vocabSize())));
+        QCOMPARE(int(bpe->mergeCount()), tok->vocabSize() - 256 - 1);   // bytes + merges + <|endoftext|>
+        QVERIFY(tok->isSpecial(tok->findToken("<|endoftext|>")));
+        logitscope::EncodeOptions raw;
+        raw.addSpecial = false;
+        for (const char* text : {"Zürich €", "The committee members thought the afternoon meeting was extraordinary.",
+                                 "Naïve café owners in Zürich paid 1,961 €.", "  two  spaces,\ta tab\nand a line",
+                                 "don't 日本語 🙂", ""}) {
+            const auto ids = tok->encode(text, raw);
+            QCOMPARE(QString::fromStdString(tok->decode(ids)), QString::fromUtf8(text));
+        }
+        // What lesson 1 says about it: committee -> Ġcomm|ittee, extraordinary -> Ġext|ra|ord|inary, 14 tokens.
+        QStringList pieces;
+        for (int32_t id : tok->encode("The committee members thought the afternoon meeting was extraordinary.", raw))
+            pieces << QString::fromStdString(tok->piece(id));
+        QCOMPARE(pieces.join(QLatin1Char('|')),
+                 QStringLiteral("The|Ġcomm|ittee|Ġmembers|Ġthought|Ġthe|Ġafternoon|Ġmeeting|Ġwas|Ġext|ra|ord|inary|."));
+    }
+
+    void tokenizationLessonComparesWithoutShared()
+    {
+        const QString model = findDefaultModel();
+        if (model.isEmpty())
+            QSKIP("no bundled model");
+        QTemporaryDir empty;
+        QVERIFY(empty.isValid());
+        const ScopedEnv noShared("LOGITSCOPE_SHARED_DIR", empty.path().toUtf8());
+        const QString source = QDir(lessonsDir()).filePath(QStringLiteral("01-tokenization.json"));
+        // The bundled file (tokenizer found beside the lessons) and a copy elsewhere (found through $DATA/).
+        const QString copy = empty.filePath(QStringLiteral("my-tokenization.json"));
+        QVERIFY(QFile::copy(source, copy));
+        for (const QString& file : {source, copy}) {
+            LessonPlayer player(loadLessonFile(file.toStdString()), model.toStdString());
+            int compared = 0;
+            while (!player.done()) {
+                const StepOutcome o = player.playNext();
+                const LessonStep& step = player.lesson().steps[size_t(o.index)];
+                QVERIFY2(o.error.empty(), o.error.c_str());
+                if (step.action != LessonAction::Tokenize)
+                    continue;
+                const TokenizeResult& t = player.tokenizations().back();
+                QVERIFY2(t.second.available, qPrintable(file + ": " + QString::fromStdString(t.second.note)));
+                QVERIFY2(t.second.label.find("byte-bpe") != std::string::npos, t.second.label.c_str());
+                if (o.hasCheck && step.check.args.dump().find("second") != std::string::npos) {
+                    ++compared;
+                    QVERIFY2(o.check.passed(), qPrintable(QStringLiteral("%1: %2 %3").arg(file, checkStatusName(o.check.status),
+                                                                                       QString::fromStdString(o.check.detail))));
+                }
+            }
+            QCOMPARE(compared, 1);
+        }
+    }
+
+    void chatLessonUsesTheModelsTemplate()
+    {
+        if (findDefaultModel().isEmpty())
+            QSKIP("no bundled model");
+        QTemporaryDir tmp;
+        QVERIFY(tmp.isValid());
+        const QString model = modelWithChatTemplate(tmp, QStringLiteral("chatml"), kChatml);
+        QVERIFY(!model.isEmpty());
+        StepOutcome o;
+        const auto player = playChatLesson(tmp, model, o);
+        QVERIFY2(o.error.empty(), o.error.c_str());
+        QVERIFY(o.check.passed());
+        const std::string templated = "<|im_start|>user\nIt was the first time that the<|im_end|>\n<|im_start|>assistant\n";
+        QCOMPARE(QString::fromStdString(player->promptText()), QString::fromStdString(templated));
+        QCOMPARE(QString::fromStdString(player->chatFamily()), QStringLiteral("chatml"));
+        QVERIFY(player->chatNote().empty());
+        // What was read is the templated text, and the panel shows it.
+        const auto& tok = player->session()->model().tokenizer();
+        QVERIFY(player->session()->promptIds() == tok.encode(templated));
+        QVERIFY(player->session()->promptIds().size() > tok.encode("It was the first time that the").size());
+        QVERIFY2(o.reportHtml.find("Chat template") != std::string::npos, o.reportHtml.c_str());
+        QVERIFY2(o.reportHtml.find(lessonHtmlEscape(templated)) != std::string::npos, o.reportHtml.c_str());
+    }
+
+    void chatLessonInTheWindowTicksChatTemplate()
+    {
+        // In the app the lesson's "chat" reaches the controller and the Prompt panel's checkbox, so the
+        // ordinary panels read the same templated prompt as the lesson.
+        if (findDefaultModel().isEmpty())
+            QSKIP("no bundled model");
+        QTemporaryDir tmp;
+        QVERIFY(tmp.isValid());
+        QVERIFY(!modelWithChatTemplate(tmp, QStringLiteral("chatml"), kChatml).isEmpty());
+        const QString file = writeChatLesson(tmp, "chatml");
+        InferenceController controller;
+        MainWindow window(&controller, MainWindow::Options{false});
+        auto* panel = window.findChild<LessonsPanel*>();
+        QVERIFY(panel);
+        LessonRunner* runner = panel->runner();
+        QVERIFY(runner->addLessonFile(file));
+        QSignalSpy played(runner, &LessonRunner::stepPlayed);
+        runner->start(runner->indexOf(QStringLiteral("chat")));
+        QTRY_VERIFY_WITH_TIMEOUT(controller.hasModel() && !runner->busy() && !controller.isBusy(), 60000);
+        runner->next();
+        QTRY_COMPARE_WITH_TIMEOUT(played.count(), 1, 60000);
+        QTRY_VERIFY_WITH_TIMEOUT(controller.isPrefilled() && !runner->busy() && !controller.isBusy(), 60000);
+        QVERIFY(controller.chatTemplate());
+        QCheckBox* chat = nullptr;
+        for (auto* box : window.promptPanel()->findChildren<QCheckBox*>())
+            if (box->text() == QLatin1String("Chat template"))
+                chat = box;
+        QVERIFY(chat && chat->isChecked());
+        const auto tok = logitscope::loadTokenizerFromFolder(tmp.filePath(QStringLiteral("chatml")).toStdString());
+        const std::string templated = "<|im_start|>user\nIt was the first time that the<|im_end|>\n<|im_start|>assistant\n";
+        QTRY_COMPARE_WITH_TIMEOUT(controller.promptTokenCount(), int(tok->encode(templated).size()), 10000);
+        QVERIFY(played.last().at(1).toString().contains(QStringLiteral("Chat template")));
+    }
+
+    void chatLessonWithoutATemplateSaysSo_data()
+    {
+        QTest::addColumn<QString>("name");
+        QTest::addColumn<QString>("chatTemplate");   // "(bundled)": the bundled model as it is
+        QTest::addColumn<QString>("note");
+        QTest::newRow("no template") << QStringLiteral("plain") << QString() << QStringLiteral("this model has none");
+        // The bundled model's template only joins the messages' text: no family Logitscope knows.
+        QTest::newRow("unrecognised template") << QStringLiteral("bundled") << QStringLiteral("(bundled)")
+                                               << QStringLiteral("does not recognise");
+    }
+    void chatLessonWithoutATemplateSaysSo()
+    {
+        QFETCH(QString, name);
+        QFETCH(QString, chatTemplate);
+        QFETCH(QString, note);
+        if (findDefaultModel().isEmpty())
+            QSKIP("no bundled model");
+        QTemporaryDir tmp;
+        QVERIFY(tmp.isValid());
+        const QString model = chatTemplate == QLatin1String("(bundled)")
+                                  ? findDefaultModel()
+                                  : modelWithChatTemplate(tmp, name, chatTemplate.toStdString());
+        QVERIFY(!model.isEmpty());
+        StepOutcome o;
+        const auto player = playChatLesson(tmp, model, o);
+        QVERIFY2(o.error.empty(), o.error.c_str());
+        QVERIFY(o.check.passed());
+        const std::string prompt = "It was the first time that the";
+        QCOMPARE(QString::fromStdString(player->promptText()), QString::fromStdString(prompt));   // the raw prompt ...
+        QVERIFY(player->session()->promptIds() == player->session()->model().tokenizer().encode(prompt));
+        QVERIFY2(QString::fromStdString(player->chatNote()).contains(note), player->chatNote().c_str());   // ... and why
+        QVERIFY2(o.reportHtml.find("Note:") != std::string::npos, o.reportHtml.c_str());
+        QVERIFY2(o.reportHtml.find(lessonHtmlEscape(player->chatNote())) != std::string::npos, o.reportHtml.c_str());
     }
 
     void temperatureLanesDifferInEntropy()

@@ -93,15 +93,24 @@ int cmdInfo(const Args& args)
 
 int cmdTokenize(const Args& args)
 {
-    const std::string path = args.str("model");
+    // A whole model, or a tokenizer file on its own (tokenizer.json, tokenizer.model, a GGUF vocabulary).
+    const bool standalone = args.has("tokenizer");
+    if (standalone == args.has("model"))
+        throw Error("tokenize: give --model PATH or --tokenizer FILE (one of them)");
+    const std::string path = standalone ? args.str("tokenizer") : args.str("model");
     const bool json = args.flag("json");
     const bool noSpecial = args.flag("no-special");
     const bool chat = args.has("chat");
     const std::string text = chat ? args.str("chat") : args.str("text");
     const std::string system = args.str("system", "");
     args.rejectUnknown();
-    auto model = Model::load(path);
-    const Tokenizer& tok = model->tokenizer();
+    std::shared_ptr<const Model> model;
+    std::unique_ptr<Tokenizer> own;
+    if (standalone)
+        own = loadTokenizerFile(path);
+    else
+        model = Model::load(path);
+    const Tokenizer& tok = standalone ? *own : model->tokenizer();
     std::string input = text;
     ChatRendering rendering;
     if (chat) {

@@ -20,7 +20,7 @@ const char* kUsage = R"(usage: logitscope-cli <command> [options]
 
 commands:
   info       --model PATH [--json]
-  tokenize   --model PATH --text S [--no-special] [--chat USER [--system S]] [--json]
+  tokenize   --model PATH|--tokenizer FILE --text S [--no-special] [--chat USER [--system S]] [--json]
   generate   --model PATH --prompt S [--max-new-tokens N] [--greedy] [--top-logprobs K] [--attention]
              [--device cpu|cuda|auto] [--threads N] [--weights mapped|memory] [--no-chat-template] [--system S]
              [--temperature T] [--top-k K] [--top-p P] [--min-p P] [--typical-p P]

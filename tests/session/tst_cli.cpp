@@ -110,6 +110,42 @@ private slots:
         QCOMPARE(j["kv_bytes_per_token"]["fp16"].get<int>(), 2 * 6 * 4 * 32 * 2);
     }
 
+    // A tokenizer file on its own (the bundled byte-level BPE), and the arguments it refuses.
+    void tokenizerFileAlone()
+    {
+        const QString tok = QStringLiteral(LOGITSCOPE_SOURCE_DIR "/resources/tokenizers/brown-byte-bpe/tokenizer.json");
+        Result r = cli({"tokenize", "--tokenizer", tok, "--text", "The committee", "--json"});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        const auto j = nlohmann::json::parse(r.out.toStdString());
+        QCOMPARE(j["pieces"].get<std::vector<std::string>>(), (std::vector<std::string>{"The", "\u0120comm", "ittee"}));
+        r = cli({"tokenize", "--tokenizer", tok, "--model", tok, "--text", "a"});
+        QVERIFY(r.code != 0);
+        QVERIFY2(r.err.contains("--model PATH or --tokenizer FILE"), qPrintable(r.err));
+        r = cli({"tokenize", "--tokenizer", QStringLiteral(LOGITSCOPE_SOURCE_DIR "/README.md"), "--text", "a"});
+        QVERIFY(r.code != 0);
+        QVERIFY2(r.err.contains("README.md"), qPrintable(r.err));
+    }
+
+    // --weights memory (the matrices copied to huge pages) decodes exactly what the mapped model does.
+    void weightsInMemory()
+    {
+        const QString model = QStringLiteral(LOGITSCOPE_SOURCE_DIR "/resources/models/logitscope-brown");
+        QStringList args{"generate", "--model", model, "--prompt", "The jury said", "--greedy", "--max-new-tokens",
+                         "12", "--top-logprobs", "3", "--json"};
+        const Result mapped = cli(args);
+        QVERIFY2(mapped.code == 0, qPrintable(mapped.err));
+        const Result copied = cli(args << "--weights" << "memory");
+        QVERIFY2(copied.code == 0, qPrintable(copied.err));
+        const auto a = nlohmann::json::parse(mapped.out.toStdString()), b = nlohmann::json::parse(copied.out.toStdString());
+        QCOMPARE(b["text"], a["text"]);
+        QCOMPARE(b["steps"].size(), a["steps"].size());
+        for (size_t i = 0; i < a["steps"].size(); ++i)
+            QCOMPARE(b["steps"][i]["logprob"].get<double>(), a["steps"][i]["logprob"].get<double>());
+        const Result bad = cli({"generate", "--model", model, "--prompt", "a", "--weights", "ram"});
+        QVERIFY(bad.code != 0);
+        QVERIFY2(bad.err.contains("--weights"), qPrintable(bad.err));
+    }
+
     void beamsAndTrace()
     {
         REQUIRE_SHARED("models/ref-llama-spm");

@@ -179,7 +179,7 @@ int cmdGenerate(const Args& args)
     if (logitLens && params.numBeams > 1)
         throw Error("--logit-lens: shown per sampled step; beam search (--beams " + std::to_string(params.numBeams) +
                     ") has no steps to attach it to");
-    auto model = Model::load(path);
+    auto model = loadModel(args);
     auto backend = openBackend(args, model);
     args.rejectUnknown();
 
@@ -273,7 +273,7 @@ int cmdBench(const Args& args)
     const int promptTokens = args.integer("prompt-tokens", 512);
     const int genTokens = args.integer("gen-tokens", 128);
     const bool json = args.flag("json");
-    auto model = Model::load(path);
+    auto model = loadModel(args);
     auto backend = openBackend(args, model);
     args.rejectUnknown();
     const ModelConfig& c = model->config();

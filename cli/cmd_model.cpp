@@ -17,6 +17,19 @@
 
 namespace logitscope::cli {
 
+std::shared_ptr<const Model> loadModel(const Args& args)
+{
+    LoadOptions o;
+    const std::string rounding = args.str("rope-rounding", "none");
+    if (rounding == "fp16")
+        o.ropeRounding = RopeScaling::Rounding::Fp16;
+    else if (rounding == "bf16")
+        o.ropeRounding = RopeScaling::Rounding::Bf16;
+    else if (rounding != "none")
+        throw Error("--rope-rounding: expected none, fp16 or bf16, got '" + rounding + "'");
+    return Model::load(args.str("model"), o);
+}
+
 std::unique_ptr<Backend> openBackend(const Args& args, std::shared_ptr<const Model> model)
 {
     const std::string device = args.str("device", "cpu");

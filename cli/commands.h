@@ -23,7 +23,9 @@ int cmdPull(const Args& args);
 void rememberModel(const std::string& path); // recent list shared with the GUI; no-op without the hub
 int cmdEmbeddings(const Args& args);
 
-// Shared by the commands: --device/--threads -> a backend, with the CPU-fallback notice on stderr.
+// Shared by the commands: --model with --rope-rounding none|fp16|bf16 -> the loaded model.
+std::shared_ptr<const Model> loadModel(const Args& args);
+// Shared by the commands: --device/--threads/--weights -> a backend, with the CPU-fallback notice on stderr.
 std::unique_ptr<Backend> openBackend(const Args& args, std::shared_ptr<const Model> model);
 // Peak resident set size of this process (VmHWM), bytes.
 size_t peakRssBytes();

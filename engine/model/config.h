@@ -23,6 +23,12 @@ struct RopeScaling {
     float lowFreqFactor = 1.0f;     // llama3
     float highFreqFactor = 4.0f;    // llama3
     int originalContext = 8192;     // llama3: original_max_position_embeddings
+    // The inverse frequencies rounded to a half type after scaling. transformers keeps inv_freq in fp32
+    // under from_pretrained(dtype=...), as llama.cpp does (None), but a model cast wholesale
+    // (model.to(torch.float16), .half()) rounds that buffer, and a later .float() cannot undo it: the
+    // rotation angles then drift with position. ../shared's Hugging Face reference was made that way.
+    enum class Rounding { None, Fp16, Bf16 };
+    Rounding rounding = Rounding::None;
 };
 
 struct ModelConfig {

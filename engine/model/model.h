@@ -36,11 +36,16 @@ struct Weights {
     std::vector<LayerWeights> layers;     // (L)
 };
 
+// Choices about how a model is run that its files do not make.
+struct LoadOptions {
+    RopeScaling::Rounding ropeRounding = RopeScaling::Rounding::None; // see RopeScaling::rounding
+};
+
 class Model {
 public:
     // Opens a GGUF file, a Hugging Face folder, or a folder's config.json. Throws Error naming the
     // file/field on anything wrong (missing file, bad shapes, unknown architecture, missing tokenizer).
-    static std::shared_ptr<const Model> load(const std::string& path);
+    static std::shared_ptr<const Model> load(const std::string& path, const LoadOptions& options = {});
 
     const ModelConfig& config() const { return m_config; }
     const Weights& weights() const { return m_weights; }

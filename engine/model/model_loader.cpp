@@ -312,7 +312,7 @@ void ModelLoader::loadHfFolder(const std::string& dir)
     m_fileOf = nullptr;
 }
 
-std::shared_ptr<const Model> Model::load(const std::string& pathIn)
+std::shared_ptr<const Model> Model::load(const std::string& pathIn, const LoadOptions& options)
 {
     fs::path p(pathIn);
     if (!fs::exists(p))
@@ -328,6 +328,7 @@ std::shared_ptr<const Model> Model::load(const std::string& pathIn)
     } else {
         loader.loadGguf(p.string());
     }
+    model->m_config.ropeScaling.rounding = options.ropeRounding;
     const ModelConfig& c = model->m_config;
     const int32_t tv = model->m_tokenizer->vocabSize();
     if (tv > c.vocabSize)

@@ -191,6 +191,12 @@ void ropeFrequencies(float* invFreq, int headDim, float theta, const RopeScaling
             invFreq[i] = medium ? smoothed : scaled;
         }
     }
+    for (int i = 0; i < half; ++i) {
+        if (scaling.rounding == RopeScaling::Rounding::Fp16)
+            invFreq[i] = fp16ToFp32(fp32ToFp16(invFreq[i]));
+        else if (scaling.rounding == RopeScaling::Rounding::Bf16)
+            invFreq[i] = bf16ToFp32(fp32ToBf16(invFreq[i]));
+    }
 }
 
 void rope(float* x, int nHeads, int headDim, int pos, const float* invFreq, RopeLayout layout)

@@ -21,7 +21,8 @@ void rmsnorm(float* out, const float* x, const float* w, int n, float eps);
 void layernorm(float* out, const float* x, const float* w, const float* b, int n, float eps);
 
 // Inverse frequencies of the D/2 rotated pairs, theta^(-2i/D) in fp32, then scaled exactly as
-// Hugging Face's rope initialisers do (linear: / factor; llama3: _compute_llama3_parameters).
+// Hugging Face's rope initialisers do (linear: / factor; llama3: _compute_llama3_parameters), then
+// rounded as scaling.rounding says.
 void ropeFrequencies(float* invFreq, int headDim, float theta, const RopeScaling& scaling);
 // Rotates every head of x (nHeads, headDim) in place for position pos.
 // Interleaved rotates pairs (2i, 2i+1); RotateHalf rotates pairs (i, i + D/2); pair i turns by pos * invFreq[i].

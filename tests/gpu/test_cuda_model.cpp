@@ -421,7 +421,9 @@ void referenceModel(const std::string& path, const nlohmann::json& ref)
     std::printf("[reference %s]\n", path.c_str());
     std::shared_ptr<const Model> model;
     try {
-        model = Model::load(path);
+        LoadOptions o; // the reference's RoPE arithmetic (tests/model/tst_golden_llama.cpp)
+        o.ropeRounding = RopeScaling::Rounding::Fp16;
+        model = Model::load(path, o);
     } catch (const std::exception& e) {
         std::printf("  cannot load: %s\n", e.what());
         CHECK_MSG(false, "load %s", path.c_str());

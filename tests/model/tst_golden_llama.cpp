@@ -20,14 +20,19 @@ namespace {
 
 const char* kReference = "reference/ref-llama-spm.hf.json";
 
-// Tolerances. The backend agrees with a double-precision forward (reference_forward.h) to ~2e-5 in
-// log-probabilities, but the HF numbers themselves differ from that exact forward by up to 6.5e-4
-// on prompts, 5.3e-3 on the later greedy steps and 2.3e-4 in attention probabilities (measured;
-// consistent with HF having run on slightly different arithmetic). The limits sit above that.
-constexpr double kLogprobTol = 2e-3;   // prompt log-probs, last top-20, last logits
-constexpr double kGreedyTol = 1e-2;    // greedy top-10 (positions up to 45)
-constexpr double kAttentionTol = 5e-4; // attention probabilities
-constexpr double kTieGap = 2e-3;       // HF top-1/top-2 gap below which either token is accepted
+// Tolerances. The reference was made by transformers on a model cast wholesale to fp16 and back, which
+// rounds RoPE's inverse frequencies to fp16 (RopeScaling::rounding). Loaded with that rounding the
+// backend reproduces it to ~1e-5 in log-probabilities and ~1e-6 in attention, and must meet the issue's
+// limits: ids identical, log-probabilities within 2e-3, attention within 1e-4. With exact fp32
+// frequencies (the default, as llama.cpp and from_pretrained(dtype=...) compute them) the rotation
+// angles differ slightly and the numbers drift with position: up to 6.5e-4 on prompts, 5.3e-3 on the
+// later greedy steps, 2.3e-4 in attention (measured), so that variant gets wider limits and accepts a
+// greedy flip at a near tie.
+constexpr double kLogprobTol = 2e-3;      // every log-probability, reference arithmetic
+constexpr double kAttentionTol = 1e-4;    // attention probabilities, reference arithmetic
+constexpr double kExactGreedyTol = 1e-2;  // exact RoPE: greedy top-10 (positions up to 45)
+constexpr double kExactAttentionTol = 5e-4;
+constexpr double kTieGap = 2e-3;          // exact RoPE: HF top-1/top-2 gap below which either token is accepted
 
 std::vector<double> logSoftmax(const float* x, size_t n)
 {
@@ -89,17 +94,26 @@ private slots:
 void TstGoldenLlama::matchesTransformers_data()
 {
     QTest::addColumn<QString>("modelPath");
-    QTest::newRow("hf folder") << "models/ref-llama-spm";
-    QTest::newRow("gguf") << "models/ref-llama-spm.gguf";
+    QTest::addColumn<bool>("referenceRope"); // RoPE frequencies rounded to fp16 as the reference's were
+    for (const char* path : {"models/ref-llama-spm", "models/ref-llama-spm.gguf"})
+        for (bool rounded : {true, false})
+            QTest::addRow("%s, %s", path, rounded ? "fp16-rounded RoPE (the reference's arithmetic)" : "exact RoPE")
+                << path << rounded;
 }
 
 void TstGoldenLlama::matchesTransformers()
 {
     QFETCH(QString, modelPath);
+    QFETCH(bool, referenceRope);
     REQUIRE_SHARED(kReference);
     REQUIRE_SHARED(modelPath.toStdString());
+    const double greedyTol = referenceRope ? kLogprobTol : kExactGreedyTol;
+    const double attentionTol = referenceRope ? kAttentionTol : kExactAttentionTol;
     const nlohmann::json ref = loadReference(test::sharedPath(kReference));
-    auto model = Model::load(test::sharedPath(modelPath.toStdString()));
+    LoadOptions options;
+    if (referenceRope)
+        options.ropeRounding = RopeScaling::Rounding::Fp16;
+    auto model = Model::load(test::sharedPath(modelPath.toStdString()), options);
     const int V = model->config().vocabSize, L = model->config().layers, H = model->config().heads;
     CpuBackend backend(model, 2);
 
@@ -148,7 +162,7 @@ void TstGoldenLlama::matchesTransformers()
             const int want = step["id"].get<int>();
             const int next = argmax(last);
             const auto& top = step["top10"];
-            const bool nearTie = top[0][1].get<double>() - top[1][1].get<double>() < kTieGap;
+            const bool nearTie = !referenceRope && top[0][1].get<double>() - top[1][1].get<double>() < kTieGap;
             if (next != want) {
                 qInfo("prompt %d step %d: argmax %d, HF %d (HF gap %.2e)", int(p), int(cache.length(seq) - T), next, want,
                       top[0][1].get<double>() - top[1][1].get<double>());
@@ -168,8 +182,8 @@ void TstGoldenLlama::matchesTransformers()
           qPrintable(modelPath), errPrompt, errTop20, errGreedy, errAtt, errLast, nearTies);
     QVERIFY2(errPrompt < kLogprobTol, "prompt log-probabilities");
     QVERIFY2(errTop20 < kLogprobTol, "last top-20");
-    QVERIFY2(errGreedy < kGreedyTol, "greedy top-10");
-    QVERIFY2(errAtt < kAttentionTol, "attention probabilities");
+    QVERIFY2(errGreedy < greedyTol, "greedy top-10");
+    QVERIFY2(errAtt < attentionTol, "attention probabilities");
     QVERIFY2(errLast < kLogprobTol, "last logits");
 }
 

@@ -82,6 +82,7 @@ private slots:
     void ropeLayoutsAgree();
     void ropeLinearScaling();
     void ropeLlama3Scaling();
+    void ropeFrequencyRounding();
     void matmul_data();
     void matmul();
     void embeddingGather();
@@ -214,6 +215,28 @@ void TstOps::ropeLinearScaling()
         const double ref = std::pow(10000.0, -2.0 * i / D) / 4.0;
         QVERIFY(std::fabs(f[size_t(i)] - ref) <= 1e-6 * ref);
     }
+}
+
+// Rounded frequencies are exactly the fp32 ones rounded to the half type (what model.to(dtype) does to
+// transformers' inv_freq buffer), and differ from them.
+void TstOps::ropeFrequencyRounding()
+{
+    const int D = 64;
+    std::vector<float> exact(D / 2), f16(D / 2), b16(D / 2);
+    RopeScaling s;
+    ops::ropeFrequencies(exact.data(), D, 10000.0f, s);
+    s.rounding = RopeScaling::Rounding::Fp16;
+    ops::ropeFrequencies(f16.data(), D, 10000.0f, s);
+    s.rounding = RopeScaling::Rounding::Bf16;
+    ops::ropeFrequencies(b16.data(), D, 10000.0f, s);
+    int differ = 0;
+    for (int i = 0; i < D / 2; ++i) {
+        QCOMPARE(f16[size_t(i)], fp16ToFp32(fp32ToFp16(exact[size_t(i)])));
+        QCOMPARE(b16[size_t(i)], bf16ToFp32(fp32ToBf16(exact[size_t(i)])));
+        QVERIFY(std::fabs(f16[size_t(i)] - exact[size_t(i)]) <= exact[size_t(i)] * 0x1p-11f);
+        differ += f16[size_t(i)] != exact[size_t(i)] ? 1 : 0;
+    }
+    QVERIFY(differ > D / 4);
 }
 
 // Llama 3.1's settings, computed by hand from the definition of _compute_llama3_parameters.

@@ -37,22 +37,32 @@ class TestCli : public QObject {
     Q_OBJECT
 
 private slots:
+    // With the reference's RoPE arithmetic (--rope-rounding fp16, see tests/model's golden test) the issue's
+    // limits hold: log-probs within 2e-3, attention within 1e-4; with exact RoPE, 1e-2 and 5e-4.
     void generateMatchesReference_data()
     {
         QTest::addColumn<QString>("model");
-        QTest::newRow("safetensors") << "models/ref-llama-spm";
-        QTest::newRow("gguf") << "models/ref-llama-spm.gguf";
+        QTest::addColumn<QString>("rounding");
+        QTest::addColumn<double>("stepTol");
+        QTest::addColumn<double>("attentionTol");
+        for (const char* m : {"models/ref-llama-spm", "models/ref-llama-spm.gguf"}) {
+            QTest::addRow("%s, fp16-rounded RoPE", m) << m << "fp16" << 2e-3 << 1e-4;
+            QTest::addRow("%s, exact RoPE", m) << m << "none" << 1e-2 << 5e-4;
+        }
     }
 
     void generateMatchesReference()
     {
         QFETCH(QString, model);
+        QFETCH(QString, rounding);
+        QFETCH(double, stepTol);
+        QFETCH(double, attentionTol);
         REQUIRE_SHARED("reference/ref-llama-spm.hf.json");
         REQUIRE_SHARED(model.toStdString());
         const auto ref = reference()["per_prompt"][0];
         const Result r = cli({"generate", "--model", QString::fromStdString(logitscope::test::sharedPath(model.toStdString())),
                               "--prompt", "The capital of France is", "--greedy", "--max-new-tokens", "32",
-                              "--top-logprobs", "10", "--attention", "--json"});
+                              "--top-logprobs", "10", "--attention", "--rope-rounding", rounding, "--json"});
         QVERIFY2(r.code == 0, qPrintable(r.err));
         const auto j = nlohmann::json::parse(r.out.toStdString());
         QCOMPARE(j["prompt_ids"], ref["prompt_ids"]);
@@ -65,7 +75,7 @@ private slots:
             QCOMPARE(steps[i]["id"], ref["greedy"][i]["id"]);
             for (size_t k = 0; k < 10; ++k) {
                 QCOMPARE(steps[i]["top"][k]["id"], ref["greedy"][i]["top10"][k][0]);
-                QVERIFY(std::fabs(steps[i]["top"][k]["logprob"].get<double>() - ref["greedy"][i]["top10"][k][1].get<double>()) < 1e-2); // see tst_session_golden
+                QVERIFY(std::fabs(steps[i]["top"][k]["logprob"].get<double>() - ref["greedy"][i]["top10"][k][1].get<double>()) < stepTol);
             }
         }
         QCOMPARE(j["finish_reason"].get<std::string>(), std::string("eos"));
@@ -80,8 +90,7 @@ private slots:
                 for (size_t q = 0; q < want[l][h].size(); ++q)
                     for (size_t k = 0; k < want[l][h][q].size(); ++k)
                         worst = std::max(worst, std::fabs(att[l][h][q][k].get<double>() - want[l][h][q][k].get<double>()));
-        // 5e-4: the reference's attention differs from an exact forward by up to 2.3e-4 (tests/model documents it).
-        QVERIFY2(worst < 5e-4, qPrintable(QString("attention error %1").arg(worst)));
+        QVERIFY2(worst < attentionTol, qPrintable(QString("attention error %1").arg(worst)));
         for (const char* key : {"ttft_ms", "tpot_ms", "prefill_tok_s", "decode_tok_s", "kv_bytes", "kv_bytes_per_token", "peak_rss_bytes"})
             QVERIFY2(j["metrics"].contains(key), key);
         QCOMPARE(j["metrics"]["kv_bytes_per_token"].get<int>(), 2 * 6 * 4 * 32 * 4);

@@ -208,15 +208,7 @@ void InferenceController::tokenizeNow()
             logitscope::EncodeOptions options;
             options.addSpecial = true;
             options.parseSpecial = true;
-            for (int32_t id : tok.encode(s, options)) {
-                PromptToken t;
-                t.id = id;
-                const std::string b = tok.tokenBytes(id);
-                t.bytes = QByteArray(b.data(), qsizetype(b.size()));
-                t.piece = QString::fromStdString(tok.piece(id));
-                t.special = tok.isSpecial(id);
-                result.tokens.append(t);
-            }
+            result.tokens = promptTokensFor(tok, tok.encode(s, options));
         } catch (const std::exception& e) {
             result.error = QString::fromStdString(e.what());
         }

@@ -3,6 +3,7 @@
 #include "models/lesson_player.h"
 
 #include "models/lesson_internal.h"
+#include "models/model_locator.h"
 
 #include "common/error.h"
 #include "model/backend.h"
@@ -46,18 +47,6 @@ int wordCount(const std::string& s)
 }
 
 } // namespace
-
-std::vector<std::string> lessonDataDirectories()
-{
-    std::vector<std::string> dirs;
-#ifdef LOGITSCOPE_INSTALL_DATADIR
-    dirs.emplace_back(LOGITSCOPE_INSTALL_DATADIR);
-#endif
-#ifdef LOGITSCOPE_SOURCE_MODELS_DIR
-    dirs.push_back(fs::path(LOGITSCOPE_SOURCE_MODELS_DIR).parent_path().string());
-#endif
-    return dirs;
-}
 
 LessonPlayer::LessonPlayer(Lesson lesson, std::string modelPath, std::shared_ptr<const logitscope::Model> model)
     : m_lesson(std::move(lesson)), m_modelPath(std::move(modelPath)), m_model(std::move(model))
@@ -426,8 +415,9 @@ const logitscope::Tokenizer* LessonPlayer::secondTokenizer(std::string* note)
                     if (shared && *shared)
                         files.push_back(fs::path(shared) / candidate.substr(8));
                 } else if (candidate.rfind("$DATA/", 0) == 0) {
-                    for (const auto& dir : lessonDataDirectories())
-                        files.push_back(fs::path(dir) / candidate.substr(6));
+                    // "$DATA/" is each bundled data folder (model_locator.h)
+                    for (const QString& dir : bundledDataDirectories())
+                        files.push_back(fs::path(dir.toStdString()) / candidate.substr(6));
                 } else {
                     files.push_back(fs::path(candidate).is_absolute() ? fs::path(candidate) : base / candidate);
                 }

@@ -147,10 +147,6 @@ private:
     std::string m_lastReport;
 };
 
-// What "$DATA/" in a lesson's tokenizer paths stands for, tried in order: the installed share/logitscope,
-// then resources/ of the source tree this was built from (both hold lessons/ and tokenizers/).
-std::vector<std::string> lessonDataDirectories();
-
 // HTML-escapes text and shows control bytes and the SentencePiece space visibly ("·", "\n").
 std::string lessonHtmlEscape(const std::string& text);
 

@@ -49,4 +49,16 @@ QString findDefaultModel()
     return {};
 }
 
+QStringList bundledDataDirectories()
+{
+    QStringList dirs;
+#ifdef LOGITSCOPE_INSTALL_DATADIR
+    dirs << QStringLiteral(LOGITSCOPE_INSTALL_DATADIR);
+#endif
+#ifdef LOGITSCOPE_SOURCE_MODELS_DIR
+    dirs << QDir::cleanPath(QStringLiteral(LOGITSCOPE_SOURCE_MODELS_DIR "/.."));
+#endif
+    return dirs;
+}
+
 } // namespace logitscope::gui

@@ -4,9 +4,27 @@
 #include "models/token_display.h"
 #include "models/token_roles.h"
 
+#include "tokenizer/tokenizer.h"
+
 #include <QColor>
 
 namespace logitscope::gui {
+
+QList<PromptToken> promptTokensFor(const logitscope::Tokenizer& tok, const std::vector<int32_t>& ids)
+{
+    QList<PromptToken> out;
+    out.reserve(qsizetype(ids.size()));
+    for (int32_t id : ids) {
+        PromptToken t;
+        t.id = id;
+        const std::string b = tok.tokenBytes(id);
+        t.bytes = QByteArray(b.data(), qsizetype(b.size()));
+        t.piece = QString::fromStdString(tok.piece(id));
+        t.special = tok.isSpecial(id);
+        out.append(t);
+    }
+    return out;
+}
 
 int PromptTokensModel::rowCount(const QModelIndex& parent) const
 {

@@ -6,7 +6,19 @@
 
 #include <QAbstractListModel>
 
+#include <cstdint>
+#include <vector>
+
+namespace logitscope {
+class Tokenizer;
+}
+
 namespace logitscope::gui {
+
+// The rows for `ids` as `tok` split a text: id, exact bytes, vocabulary piece, special or not. Shared by
+// the controller's live tokenization (on a pool thread) and the second tokenizer of the Prompt panel;
+// thread-safe like the tokenizer's lookups.
+QList<PromptToken> promptTokensFor(const logitscope::Tokenizer& tok, const std::vector<int32_t>& ids);
 
 class PromptTokensModel : public QAbstractListModel {
     Q_OBJECT

@@ -2,11 +2,18 @@
 #include "panels/prompt_panel.h"
 
 #include "models/inference_controller.h"
+#include "models/model_locator.h"
 #include "models/prompt_tokens_model.h"
+#include "models/tokenizer_comparison.h"
 #include "panels/context_bar.h"
 #include "panels/token_chip_view.h"
 
+#include <QApplication>
 #include <QCheckBox>
+#include <QComboBox>
+#include <QDir>
+#include <QFileDialog>
+#include <QFileInfo>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
@@ -16,6 +23,19 @@
 #include <QVBoxLayout>
 
 namespace logitscope::gui {
+
+namespace {
+
+// What an entry of the "Compare with:" combo does (Qt::UserRole); kPathRole holds a remembered file.
+enum CompareItem { CompareOff, CompareBundled, CompareRecent, CompareOpenFile, CompareOpenFolder };
+constexpr int kPathRole = Qt::UserRole + 1;
+
+int findItem(const QComboBox* combo, CompareItem kind)
+{
+    return combo->findData(kind, Qt::UserRole);
+}
+
+} // namespace
 
 PromptPanel::PromptPanel(InferenceController* controller, QWidget* parent) : QWidget(parent), m_controller(controller)
 {
@@ -39,8 +59,23 @@ PromptPanel::PromptPanel(InferenceController* controller, QWidget* parent) : QWi
     m_bytes = new QCheckBox(tr("Bytes"), this);
     m_bytes->setToolTip(tr("Show every token as its bytes in hex. Tokens that hold only part of a UTF-8 "
                            "character (dashed border) are always shown as bytes."));
+    const QString compareTip =
+        tr("Split the same text with a second tokenizer, shown under the model's chips. The text is what the model "
+           "reads (after the chat template when it is on). Neither side counts the BOS/EOS a tokenizer adds by "
+           "itself: the second row adds none, and the model's grey BOS chip is left out of its count.");
+    m_compare = new QComboBox(this);
+    m_compare->addItem(QStringLiteral("—"), CompareOff);
+    m_compare->addItem(tr("%1 (bundled)").arg(QFileInfo(QString::fromLatin1(kBundledTokenizer)).dir().dirName()),
+                       CompareBundled);
+    m_compare->addItem(tr("Open tokenizer file…"), CompareOpenFile);
+    m_compare->addItem(tr("Open model folder…"), CompareOpenFolder);
+    m_compare->setToolTip(compareTip);
+    auto* compareLabel = new QLabel(tr("Compare with:"), this);
+    compareLabel->setBuddy(m_compare);
     options->addWidget(m_chat);
     options->addWidget(m_system, 1);
+    options->addWidget(compareLabel);
+    options->addWidget(m_compare);
     options->addWidget(m_bytes);
 
     m_chips = new TokenChipView;
@@ -52,6 +87,29 @@ PromptPanel::PromptPanel(InferenceController* controller, QWidget* parent) : QWi
     m_scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
     m_scroll->setFrameShape(QFrame::StyledPanel);
 
+    m_comparison = new TokenizerComparison(this);
+    m_compareChips = new TokenChipView;
+    m_compareChips->setModel(m_comparison->tokens());
+    m_compareChips->setPlaceholder(tr("The second tokenizer's tokens appear here."));
+    m_compareScroll = new QScrollArea(this);
+    m_compareScroll->setWidget(m_compareChips);
+    m_compareScroll->setWidgetResizable(true);
+    m_compareScroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    m_compareScroll->setFrameShape(QFrame::StyledPanel);
+    m_compareScroll->hide();
+    m_compareSummary = new QLabel(this);
+    m_compareSummary->setWordWrap(true);
+    m_compareSummary->setTextFormat(Qt::PlainText);
+    m_compareSummary->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_compareSummary->setToolTip(compareTip);
+    m_compareSummary->hide();
+    m_compareError = new QLabel(this);
+    m_compareError->setWordWrap(true);
+    m_compareError->setTextFormat(Qt::PlainText); // engine messages may quote "<unk>" and the like
+    m_compareError->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_compareError->setStyleSheet(QStringLiteral("QLabel { color: #b00020; }"));
+    m_compareError->hide();
+
     auto* split = new QSplitter(Qt::Vertical, this);
     split->addWidget(m_editor);
     auto* lower = new QWidget(split);
@@ -59,6 +117,9 @@ PromptPanel::PromptPanel(InferenceController* controller, QWidget* parent) : QWi
     lowerLayout->setContentsMargins(0, 0, 0, 0);
     lowerLayout->addLayout(options);
     lowerLayout->addWidget(m_scroll, 1);
+    lowerLayout->addWidget(m_compareScroll, 1);
+    lowerLayout->addWidget(m_compareSummary);
+    lowerLayout->addWidget(m_compareError);
     m_context = new ContextBar(lower);
     lowerLayout->addWidget(m_context);
     m_hint = new QLabel(lower);
@@ -78,6 +139,8 @@ PromptPanel::PromptPanel(InferenceController* controller, QWidget* parent) : QWi
         pushPrompt();
     });
     connect(m_bytes, &QCheckBox::toggled, m_chips, &TokenChipView::setByteView);
+    connect(m_bytes, &QCheckBox::toggled, m_compareChips, &TokenChipView::setByteView);
+    connect(m_compare, &QComboBox::currentIndexChanged, this, &PromptPanel::chooseComparison);
     connect(controller, &InferenceController::promptTokensAvailable, this, &PromptPanel::showTokens);
     connect(controller, &InferenceController::stateChanged, this, &PromptPanel::updateCounts);
     connect(controller, &InferenceController::samplingApplied, this, &PromptPanel::updateCounts);
@@ -103,6 +166,9 @@ QString PromptPanel::promptText() const
 void PromptPanel::pushPrompt()
 {
     m_controller->setPrompt(m_editor->toPlainText(), m_chat->isChecked(), m_system->text());
+    // Without a model nothing comes back from the controller: compare the text as typed.
+    if (!m_controller->hasModel())
+        refreshComparison();
 }
 
 void PromptPanel::showTokens(const PromptTokens& tokens)
@@ -113,7 +179,119 @@ void PromptPanel::showTokens(const PromptTokens& tokens)
     if (!tokens.error.isEmpty())
         tip = tokens.error;
     m_chips->setToolTip(tip);
+    m_renderedText = tokens.renderedText.isEmpty() && !tokens.error.isEmpty() ? m_editor->toPlainText() : tokens.renderedText;
+    refreshComparison();
     updateCounts();
+}
+
+void PromptPanel::chooseComparison(int index)
+{
+    QString error;
+    switch (m_compare->itemData(index).toInt()) {
+    case CompareOff:
+        m_comparison->close();
+        comparisonOpened(index);
+        break;
+    case CompareBundled:
+        if (m_comparison->openBundled(&error))
+            comparisonOpened(index);
+        else
+            comparisonFailed(error);
+        break;
+    case CompareRecent:
+        compareWith(m_compare->itemData(index, kPathRole).toString());
+        break;
+    case CompareOpenFile:
+    case CompareOpenFolder: {
+        // The combo keeps showing the choice in force while the dialog is open (and after a cancel).
+        const bool folder = m_compare->itemData(index).toInt() == CompareOpenFolder;
+        const QSignalBlocker block(m_compare);
+        m_compare->setCurrentIndex(m_compareIndex);
+        QMetaObject::invokeMethod(this, [this, folder] { openComparisonDialog(folder); }, Qt::QueuedConnection);
+        break;
+    }
+    }
+}
+
+void PromptPanel::openComparisonDialog(bool folder)
+{
+    const QString path =
+        folder ? QFileDialog::getExistingDirectory(this, tr("Compare with a model folder's tokenizer"), m_compareDir)
+               : QFileDialog::getOpenFileName(this, tr("Compare with a tokenizer"), m_compareDir,
+                                              tr("Tokenizers (tokenizer.json tokenizer.model *.json *.model *.gguf);;"
+                                                 "All files (*)"));
+    if (path.isEmpty())
+        return;
+    m_compareDir = QFileInfo(path).absolutePath(); // the file's folder, or the parent of the chosen folder
+    compareWith(path);
+}
+
+bool PromptPanel::compareWith(const QString& path)
+{
+    QString error;
+    QApplication::setOverrideCursor(Qt::WaitCursor); // a large GGUF vocabulary takes a moment
+    const bool ok = m_comparison->open(path, &error);
+    QApplication::restoreOverrideCursor();
+    if (!ok) {
+        comparisonFailed(error);
+        return false;
+    }
+    // One remembered file per session, just above "Open tokenizer file…".
+    int recent = findItem(m_compare, CompareRecent);
+    if (recent < 0) {
+        recent = findItem(m_compare, CompareOpenFile);
+        m_compare->insertItem(recent, QString(), CompareRecent);
+    }
+    m_compare->setItemText(recent, m_comparison->name());
+    m_compare->setItemData(recent, path, kPathRole);
+    m_compare->setItemData(recent, QDir::toNativeSeparators(path), Qt::ToolTipRole);
+    comparisonOpened(recent);
+    return true;
+}
+
+void PromptPanel::comparisonOpened(int index)
+{
+    {
+        const QSignalBlocker block(m_compare);
+        m_compare->setCurrentIndex(index);
+    }
+    m_compareIndex = index;
+    m_compareError->clear();
+    m_compareError->hide();
+    const bool on = m_comparison->isOpen();
+    m_compareScroll->setVisible(on);
+    m_compareSummary->setVisible(on);
+    if (!on)
+        m_compareSummary->clear();
+    refreshComparison();
+}
+
+void PromptPanel::comparisonFailed(const QString& message)
+{
+    // The tokenizer in force (or none) stays; so does the combo's choice.
+    const QSignalBlocker block(m_compare);
+    m_compare->setCurrentIndex(m_compareIndex);
+    m_compareError->setText(message);
+    m_compareError->show();
+}
+
+void PromptPanel::refreshComparison()
+{
+    if (!m_comparison->isOpen())
+        return;
+    const QString text = m_controller->hasModel() ? m_renderedText : m_editor->toPlainText();
+    m_comparison->setText(text, m_controller->vocabulary(), m_controller->promptTokens()->tokens());
+    m_compareSummary->setText(m_comparison->summary());
+}
+
+QString PromptPanel::comparisonSummary() const
+{
+    return m_comparison->isOpen() ? m_comparison->summary() : QString();
+}
+
+QString PromptPanel::comparisonError() const
+{
+    return m_compareError->text();
 }
 
 void PromptPanel::updateCounts()

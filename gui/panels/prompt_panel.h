@@ -1,11 +1,14 @@
 // PromptPanel: the prompt editor (optionally through the model's chat template) with live
 // tokenization as you type — token chips (id on hover, byte view for partial UTF-8) and the
 // context-window bar. Tokenizing happens off the UI thread (see InferenceController::setPrompt).
+// "Compare with:" adds a second row of chips: the same text split by another tokenizer
+// (TokenizerComparison), with a one-line summary of both counts.
 #pragma once
 
 #include <QWidget>
 
 class QCheckBox;
+class QComboBox;
 class QLabel;
 class QLineEdit;
 class QPlainTextEdit;
@@ -17,6 +20,7 @@ class InferenceController;
 class TokenChipView;
 class ContextBar;
 struct PromptTokens;
+class TokenizerComparison;
 
 class PromptPanel : public QWidget {
     Q_OBJECT
@@ -29,10 +33,24 @@ public:
     QPlainTextEdit* editor() const { return m_editor; }
     TokenChipView* chips() const { return m_chips; }
 
+    // The second tokenizer, as "Open tokenizer file…" does after its dialog: a tokenizer.json,
+    // tokenizer.model, .gguf vocabulary or a model folder. On success the combo remembers it for the
+    // session; on failure the panel says why and keeps its previous choice. Returns whether it opened.
+    bool compareWith(const QString& path);
+    QComboBox* compareCombo() const { return m_compare; }
+    TokenChipView* comparisonChips() const { return m_compareChips; }
+    QString comparisonSummary() const;   // empty while the comparison is off
+    QString comparisonError() const;     // empty unless the last choice failed
+
 private:
     void pushPrompt();
     void updateCounts();
     void showTokens(const PromptTokens& tokens);
+    void chooseComparison(int index);
+    void openComparisonDialog(bool folder);
+    void comparisonOpened(int index);
+    void comparisonFailed(const QString& message);
+    void refreshComparison();
 
     InferenceController* m_controller;
     QPlainTextEdit* m_editor;
@@ -43,6 +61,16 @@ private:
     QScrollArea* m_scroll;
     TokenChipView* m_chips;
     ContextBar* m_context;
+
+    QComboBox* m_compare;
+    int m_compareIndex = 0;       // the choice in force: restored after a failure or a cancelled dialog
+    QString m_compareDir;         // where the file dialog opens next
+    TokenizerComparison* m_comparison;
+    QScrollArea* m_compareScroll;
+    TokenChipView* m_compareChips;
+    QLabel* m_compareSummary;
+    QLabel* m_compareError;
+    QString m_renderedText;       // the text the model's chips are a split of (after the chat template)
 };
 
 } // namespace logitscope::gui

@@ -1,20 +1,25 @@
 // The window as a user meets it (offscreen): the temperature slider re-draws the bars with what the
 // engine's chain computes, an invalid setting is reported next to its control, a corrupt model file
-// shows an error and leaves the window usable, and closing the window mid-generation exits cleanly.
+// shows an error and leaves the window usable, closing the window mid-generation exits cleanly, and the
+// Prompt panel's second tokenizer splits what the model reads as that tokenizer does on its own.
 #include "main_window.h"
 #include "models/generated_tokens_model.h"
 #include "models/inference_controller.h"
+#include "models/token_roles.h"
 #include "panels/model_panel.h"
 #include "panels/probability_panel.h"
 #include "panels/prompt_panel.h"
 #include "panels/sampling_panel.h"
+#include "panels/token_chip_view.h"
 #include "test_model.h"
 
 #include "decoding/session.h"
 #include "model/backend.h"
 #include "model/model.h"
+#include "tokenizer/tokenizer.h"
 
 #include <QAction>
+#include <QComboBox>
 #include <QPlainTextEdit>
 #include <QDoubleSpinBox>
 #include <QElapsedTimer>
@@ -43,6 +48,27 @@ void loadAndRead(MainWindow& w, const QString& path)
     QTRY_VERIFY_WITH_TIMEOUT(w.stepAction()->isEnabled(), kTimeout);
     w.stepAction()->trigger(); // "Read prompt"
     QTRY_VERIFY_WITH_TIMEOUT(c->isPrefilled() && c->preview().has_value() && !c->isBusy(), kTimeout);
+}
+
+// The second row of chips holds exactly `ids`, with the tokenizer's pieces.
+bool rowsAre(const QAbstractItemModel* rows, const Tokenizer& tok, const std::vector<int32_t>& ids)
+{
+    if (rows->rowCount() != int(ids.size()))
+        return false;
+    for (int i = 0; i < rows->rowCount(); ++i) {
+        const QModelIndex index = rows->index(i, 0);
+        if (index.data(TokenIdRole).toInt() != ids[size_t(i)]
+            || index.data(TokenPieceRole).toString() != QString::fromStdString(tok.piece(ids[size_t(i)])))
+            return false;
+    }
+    return true;
+}
+
+std::vector<int32_t> textTokens(const Tokenizer& tok, const QString& text)
+{
+    EncodeOptions options;
+    options.addSpecial = false;
+    return tok.encode(text.toStdString(), options);
 }
 
 } // namespace
@@ -176,6 +202,105 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT(!controller.isBusy(), kTimeout);
         QTest::keyClick(&w, Qt::Key_Backspace);
         QTRY_COMPARE_WITH_TIMEOUT(controller.generatedCount(), 0, kTimeout);
+    }
+
+    void comparesWithASecondTokenizer()
+    {
+        REQUIRE_TEST_MODEL(path);
+        const QString bpePath = QStringLiteral(LOGITSCOPE_SOURCE_DIR "/resources/tokenizers/brown-byte-bpe/tokenizer.json");
+        const auto bpe = loadTokenizerFile(bpePath.toStdString());
+        InferenceController controller;
+        MainWindow w(&controller, MainWindow::Options{false});
+        w.show();
+        QSignalSpy loaded(&controller, &InferenceController::modelLoadFinished);
+        controller.loadModel(path, QStringLiteral("cpu"));
+        QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 1, kTimeout);
+        const Tokenizer& modelTok = controller.vocabulary().model()->tokenizer();
+
+        PromptPanel* panel = w.promptPanel();
+        QComboBox* combo = panel->compareCombo();
+        TokenChipView* second = panel->comparisonChips();
+        const QAbstractItemModel* rows = second->model();
+        QCOMPARE(combo->currentIndex(), 0); // off by default
+        QVERIFY(!second->isVisibleTo(panel));
+        QVERIFY(panel->comparisonSummary().isEmpty());
+
+        // On with the bundled BPE, then type: the second row follows the text.
+        const int bundled = combo->findText(QStringLiteral("bundled"), Qt::MatchContains);
+        QVERIFY(bundled > 0);
+        combo->setCurrentIndex(bundled);
+        QVERIFY2(panel->comparisonError().isEmpty(), qPrintable(panel->comparisonError()));
+        QVERIFY(second->isVisibleTo(panel));
+        const QString sentence = QStringLiteral("The committee members thought the afternoon meeting was extraordinary.");
+        panel->editor()->setFocus();
+        QTest::keyClicks(panel->editor(), sentence);
+        QCOMPARE(panel->promptText(), sentence);
+        const std::vector<int32_t> ids = textTokens(*bpe, sentence);
+        QVERIFY(!ids.empty());
+        QTRY_VERIFY_WITH_TIMEOUT(rowsAre(rows, *bpe, ids), kTimeout);
+        const QString summary = panel->comparisonSummary();
+        const auto modelIds = textTokens(modelTok, sentence);
+        QVERIFY2(summary.startsWith(QStringLiteral("this model (")), qPrintable(summary));
+        QVERIFY2(summary.contains(QStringLiteral("): %1 tokens · brown-byte-bpe (byte-level BPE, ").arg(modelIds.size())),
+                 qPrintable(summary));
+        QVERIFY2(summary.contains(QStringLiteral("): %1 tokens · 9 words · %2 bytes").arg(ids.size()).arg(sentence.size())),
+                 qPrintable(summary));
+
+        // With the chat template, both rows split the rendered text.
+        QSignalSpy tokens(&controller, &InferenceController::promptTokensAvailable);
+        panel->setChatTemplate(true);
+        QTRY_VERIFY_WITH_TIMEOUT(!tokens.isEmpty(), kTimeout);
+        const QString rendered = tokens.last().at(0).value<PromptTokens>().renderedText;
+        QTRY_VERIFY_WITH_TIMEOUT(rowsAre(rows, *bpe, textTokens(*bpe, rendered)), kTimeout);
+        panel->setChatTemplate(false);
+        QTRY_VERIFY_WITH_TIMEOUT(rowsAre(rows, *bpe, ids), kTimeout);
+
+        // "—" hides it.
+        combo->setCurrentIndex(0);
+        QVERIFY(!second->isVisibleTo(panel));
+        QVERIFY(panel->comparisonSummary().isEmpty());
+
+        // A file that is not a tokenizer: the message names it, nothing else changes (off stays off,
+        // the bundled BPE stays on).
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const QString junk = dir.filePath(QStringLiteral("junk.json"));
+        QFile f(junk);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write("{\"this is\": \"not a tokenizer\"}\n");
+        f.close();
+        const int items = combo->count();
+        QVERIFY(!panel->compareWith(junk));
+        QVERIFY2(panel->comparisonError().contains(QStringLiteral("junk.json")), qPrintable(panel->comparisonError()));
+        QCOMPARE(combo->currentIndex(), 0);
+        QVERIFY(!second->isVisibleTo(panel));
+        combo->setCurrentIndex(bundled);
+        QVERIFY(panel->comparisonError().isEmpty());
+        QTRY_VERIFY_WITH_TIMEOUT(rowsAre(rows, *bpe, ids), kTimeout);
+        for (const QString& bad : {junk, dir.filePath(QStringLiteral("missing.model"))}) {
+            QVERIFY(!panel->compareWith(bad));
+            QVERIFY2(panel->comparisonError().contains(QFileInfo(bad).fileName()), qPrintable(panel->comparisonError()));
+            QCOMPARE(combo->currentIndex(), bundled);
+            QCOMPARE(combo->count(), items);
+            QVERIFY(second->isVisibleTo(panel));
+            QVERIFY(rowsAre(rows, *bpe, ids));
+        }
+
+        // A file that opens is remembered in the combo for the session (once).
+        const QString model = dir.filePath(QStringLiteral("tokenizer.model"));
+        QVERIFY(QFile::copy(QStringLiteral(LOGITSCOPE_SOURCE_DIR "/resources/models/logitscope-brown/tokenizer.model"), model));
+        QVERIFY(panel->compareWith(model));
+        QVERIFY(panel->comparisonError().isEmpty());
+        QCOMPARE(combo->count(), items + 1);
+        const int recent = combo->currentIndex();
+        QCOMPARE(combo->currentText(), QDir(dir.path()).dirName());
+        const auto spm = loadTokenizerFile(model.toStdString());
+        QTRY_VERIFY_WITH_TIMEOUT(rowsAre(rows, *spm, textTokens(*spm, sentence)), kTimeout);
+        combo->setCurrentIndex(bundled);
+        QVERIFY(panel->compareWith(bpePath));
+        QCOMPARE(combo->count(), items + 1);
+        QCOMPARE(combo->currentIndex(), recent);
+        QCOMPARE(combo->currentText(), QStringLiteral("brown-byte-bpe"));
     }
 
     void closeMidGenerationExitsCleanly()

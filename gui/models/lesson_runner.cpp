@@ -17,17 +17,8 @@ QString findLessonsDirectory()
     QStringList candidates;
     if (qEnvironmentVariableIsSet("LOGITSCOPE_LESSONS_DIR"))
         candidates << qEnvironmentVariable("LOGITSCOPE_LESSONS_DIR");
-    if (QCoreApplication::instance()) {
-        const QString app = QCoreApplication::applicationDirPath();
-        candidates << QDir(app).filePath(QStringLiteral("lessons"))
-                   << QDir(app).filePath(QStringLiteral("../share/logitscope/lessons"));
-    }
-#ifdef LOGITSCOPE_INSTALL_DATADIR
-    candidates << QStringLiteral(LOGITSCOPE_INSTALL_DATADIR "/lessons");
-#endif
-#ifdef LOGITSCOPE_SOURCE_MODELS_DIR
-    candidates << QStringLiteral(LOGITSCOPE_SOURCE_MODELS_DIR "/../lessons");
-#endif
+    for (const QString& dir : bundledDataDirectories())
+        candidates << QDir(dir).filePath(QStringLiteral("lessons"));
     for (const QString& c : candidates)
         if (QFileInfo(c).isDir() && !QDir(c).entryList({QStringLiteral("*.json")}, QDir::Files).isEmpty())
             return QDir::cleanPath(c);

@@ -14,21 +14,8 @@ QStringList defaultModelCandidates()
     QStringList out;
     if (qEnvironmentVariableIsSet("LOGITSCOPE_DEFAULT_MODEL"))
         out << qEnvironmentVariable("LOGITSCOPE_DEFAULT_MODEL");
-    if (QCoreApplication::instance()) {
-        const QString app = QCoreApplication::applicationDirPath();
-        out << QDir(app).filePath(QStringLiteral("models/") + name)                        // portable layout
-            << QDir(app).filePath(QStringLiteral("../share/logitscope/models/") + name);   // installed prefix
-        for (const QString& dir : QStandardPaths::standardLocations(QStandardPaths::GenericDataLocation))
-            out << QDir(dir).filePath(QStringLiteral("logitscope/models/") + name);
-    }
-#ifdef LOGITSCOPE_INSTALL_DATADIR
-    out << QStringLiteral(LOGITSCOPE_INSTALL_DATADIR "/models/") + name;
-#endif
-#ifdef LOGITSCOPE_SOURCE_MODELS_DIR
-    out << QStringLiteral(LOGITSCOPE_SOURCE_MODELS_DIR "/") + name;
-#endif
-    for (QString& p : out)
-        p = QDir::cleanPath(p);
+    for (const QString& dir : bundledDataDirectories())
+        out << QDir(dir).filePath(QStringLiteral("models/") + name);
     out.removeDuplicates();
     return out;
 }
@@ -52,12 +39,22 @@ QString findDefaultModel()
 QStringList bundledDataDirectories()
 {
     QStringList dirs;
+    if (QCoreApplication::instance()) {
+        const QString app = QCoreApplication::applicationDirPath();
+        dirs << app                                                    // portable layout: models/ beside the binary
+             << QDir(app).filePath(QStringLiteral("../share/logitscope")); // an installed prefix, wherever it moved
+        for (const QString& dir : QStandardPaths::standardLocations(QStandardPaths::GenericDataLocation))
+            dirs << QDir(dir).filePath(QStringLiteral("logitscope"));
+    }
 #ifdef LOGITSCOPE_INSTALL_DATADIR
     dirs << QStringLiteral(LOGITSCOPE_INSTALL_DATADIR);
 #endif
 #ifdef LOGITSCOPE_SOURCE_MODELS_DIR
-    dirs << QDir::cleanPath(QStringLiteral(LOGITSCOPE_SOURCE_MODELS_DIR "/.."));
+    dirs << QStringLiteral(LOGITSCOPE_SOURCE_MODELS_DIR "/..");                // the source tree's resources/
 #endif
+    for (QString& d : dirs)
+        d = QDir::cleanPath(d);
+    dirs.removeDuplicates();
     return dirs;
 }
 

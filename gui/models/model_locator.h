@@ -15,9 +15,11 @@ QStringList defaultModelCandidates();
 // The first candidate that exists, or an empty string.
 QString findDefaultModel();
 
-// The folders that hold the bundled data (lessons/, tokenizers/), in lookup order: the installed
-// share/logitscope, then resources/ of the source tree this was built from. A lesson's "$DATA/" stands
-// for each; the Prompt panel's second tokenizer is looked for in each.
+// The folders that hold the bundled data (models/, lessons/, tokenizers/), in lookup order: beside the
+// binary (a portable copy), ../share/logitscope from the binary (an install, even a moved one), the
+// user's data folders, the configured install prefix, then resources/ of the source tree this was
+// built from. The default model, the lessons, a lesson's "$DATA/" and the Prompt panel's second
+// tokenizer are all looked for in these.
 QStringList bundledDataDirectories();
 // The byte-level BPE the Prompt panel compares with, relative to a bundled data folder.
 inline constexpr const char* kBundledTokenizer = "tokenizers/brown-byte-bpe/tokenizer.json";

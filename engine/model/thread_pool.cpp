@@ -67,11 +67,14 @@ void ThreadPool::run(int tasks, TaskFn fn, void* ctx)
     {
         std::lock_guard lock(m_mutex);
         gen = m_generation.load(std::memory_order_relaxed) + 1;
-        m_tasks.store(tasks, std::memory_order_relaxed);
-        m_fn.store(fn, std::memory_order_relaxed);
-        m_ctx.store(ctx, std::memory_order_relaxed);
-        m_done.store(0, std::memory_order_relaxed);
+        // The claim word moves to the new generation before fn/ctx/tasks change: a worker still in
+        // drain() of the previous loop that reads any new field (release/acquire) then sees this
+        // generation in m_claim and claims nothing, instead of running a new task with an old fn/ctx.
         m_claim.store(uint64_t(gen) << 32, std::memory_order_release);
+        m_tasks.store(tasks, std::memory_order_release);
+        m_fn.store(fn, std::memory_order_release);
+        m_ctx.store(ctx, std::memory_order_release);
+        m_done.store(0, std::memory_order_relaxed);
         m_generation.store(gen, std::memory_order_release);
     }
     m_wake.notify_all();

@@ -154,11 +154,17 @@ void readPostProcessor(const json& j, HfTokenizerJson& out)
             seenSequence = true;
         } else if (item.contains("SpecialToken")) {
             const std::string name = str(item["SpecialToken"], "id");
+            // special_tokens.<name>.ids[0], through find(): operator[] on a const json with a key
+            // that is not there is undefined behaviour (a fuzzed "idx" for "ids" read freed memory).
             int32_t id = -1;
-            if (j.contains("special_tokens") && j["special_tokens"].contains(name)) {
-                const json& ids = j["special_tokens"][name]["ids"];
-                if (ids.is_array() && !ids.empty() && ids[0].is_number_integer())
-                    id = ids[0].get<int32_t>();
+            const auto tokens = j.find("special_tokens");
+            if (tokens != j.end() && tokens->is_object()) {
+                const auto entry = tokens->find(name);
+                if (entry != tokens->end() && entry->is_object()) {
+                    const auto ids = entry->find("ids");
+                    if (ids != entry->end() && ids->is_array() && !ids->empty() && (*ids)[0].is_number_integer())
+                        id = (*ids)[0].get<int32_t>();
+                }
             }
             if (id < 0)
                 if (auto it = out.tokenIds.find(name); it != out.tokenIds.end())

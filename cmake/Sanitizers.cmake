@@ -38,6 +38,21 @@ if(_logitscope_san)
   message(STATUS "Logitscope: sanitizers ${_logitscope_san_list}")
 endif()
 
+# Run-time options every test gets under a sanitizer (tests/CMakeLists.txt and tests/fuzz/ add them as
+# ENVIRONMENT_MODIFICATION). Debian's Qt, glib and OpenBLAS are not instrumented: TSan sees neither
+# their futex-based QMutex nor their atomics, so it cannot see a queued signal's arguments handed from
+# one thread to the other. ignore_noninstrumented_modules=1 drops the memory accesses those libraries
+# make through TSan's interceptors (malloc/free/memcpy/write called from Qt) while keeping the pthread
+# synchronisation they do; tools/tsan.supp names the few reports left, each with its reason.
+# history_size=7 (the most) lets TSan restore the earlier access's stack, which a suppression needs.
+# Prepended, so options the caller puts in TSAN_OPTIONS come later and win
+# (e.g. TSAN_OPTIONS=halt_on_error=0 to see every report).
+set(LOGITSCOPE_SANITIZER_TEST_ENV "")
+if("thread" IN_LIST _logitscope_san)
+  set(LOGITSCOPE_SANITIZER_TEST_ENV
+      "TSAN_OPTIONS=string_prepend:suppressions=${PROJECT_SOURCE_DIR}/tools/tsan.supp:ignore_noninstrumented_modules=1:history_size=7:halt_on_error=1:second_deadlock_stack=1:")
+endif()
+
 if(LOGITSCOPE_FUZZ)
   # fuzz/ is read at the end of the top-level file, once logitscope_engine exists (a deferred call
   # cannot add_subdirectory, so it is included; its targets build in <build>/ itself).

@@ -23,7 +23,14 @@ public:
     {
         std::lock_guard lock(m_mutex);
         if (m_target)
-            QMetaObject::invokeMethod(m_target, std::forward<F>(f), Qt::QueuedConnection);
+            QMetaObject::invokeMethod(m_target, [this, f = std::forward<F>(f)]() mutable {
+                // Runs in the target's thread (the target owns this mailbox, so it is alive). Taking
+                // the lock the poster held orders everything the task wrote before post() ahead of f()
+                // where ThreadSanitizer sees it; Qt's own event-queue locking is invisible to it
+                // (docs/reliability.md). Released before f() runs, so f may post or close.
+                { std::lock_guard sync(m_mutex); }
+                f();
+            }, Qt::QueuedConnection);
     }
     void close()
     {

@@ -1,5 +1,6 @@
 // CpuBackend attention: softmax(q Kᵀ / sqrt(D) + causal mask) V for every sequence and query head.
-// Short inputs (decode, a few tokens) walk the block table directly, 16 keys of one head at a time;
+// Short inputs (decode, a few tokens) walk the block table directly, 16 keys at a time for every query
+// head of a kv head's group, the keys split into parts merged afterwards (flash-decoding);
 // long inputs (prefill) gather the sequence's K/V contiguously and use sgemm for q Kᵀ and P V.
 // Grouped-query attention: query head h reads key/value head h / (H / Hkv).
 #include "model/cpu_backend.h"
@@ -13,6 +14,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 #if defined(__AVX2__) && defined(__FMA__)
@@ -25,6 +27,7 @@ namespace logitscope {
 namespace {
 constexpr int kDirectMaxT = 4;   // up to this many new tokens: direct block walk
 constexpr int kQueryChunk = 32;  // query rows per prefill attention task
+constexpr int kMaxKeyParts = 8;  // decode: parts a query row's keys are split into (flash-decoding)
 
 // Runs fn(task, thread) for every task, on the pool when the work (multiply-adds) is worth it.
 #ifdef LOGITSCOPE_AVX2_ATTENTION
@@ -129,50 +132,134 @@ void CpuBackend::attend(int layer, std::span<const SequenceInput> batch, const s
 void CpuBackend::attendDirect(int layer, std::span<const SequenceInput> batch, const std::vector<SeqRows>& rows,
                               const std::vector<int>& seqs, std::span<SequenceOutput> out, bool capture)
 {
-    const int H = m_cfg.heads, D = m_cfg.headDim, group = m_cfg.heads / m_cfg.kvHeads;
-    const int qDim = m_cfg.qDim(), L = m_cfg.layers;
+    const int H = m_cfg.heads, Hkv = m_cfg.kvHeads, D = m_cfg.headDim, G = H / Hkv;
+    const int qDim = m_cfg.qDim();
     const float scale = float(1.0 / std::sqrt(double(D)));
     constexpr int B = KvCache::kBlockSize;
 
-    // One task per (sequence, query head).
+    // Query rows: (sequence, new token), each seeing S keys.
+    struct QueryRow {
+        int seq = 0, t = 0, S = 0;
+    };
+    std::vector<QueryRow> queries;
     double work = 0;
-    for (int i : seqs)
-        work += double(rows[size_t(i)].T) * (rows[size_t(i)].pos0 + rows[size_t(i)].T) * D * H * 2;
-    forTasks(*m_pool, int(seqs.size()) * H, work, [&](int task, int) {
-        const int i = seqs[size_t(task / H)];
-        const int h = task % H, kvh = h / group;
+    int maxS = 0;
+    for (int i : seqs) {
         const SeqRows& sr = rows[size_t(i)];
-        const std::span<const int32_t> table = batch[size_t(i)].blockTable;
-        thread_local std::vector<float> scores;
         for (int t = 0; t < sr.T; ++t) {
-            const int S = sr.pos0 + t + 1; // keys visible to this query
-            scores.resize(size_t(S));
-            const float* q = &m_q[size_t(sr.row0 + t) * qDim + size_t(h) * D];
-            // scores = q Kᵀ / sqrt(D)
-            for (int b = 0; b * B < S; ++b) {
-                if ((b + 1) * B < S)
-                    prefetchFloats(kvHead(table[size_t(b + 1)], layer, 0, kvh), std::min(B, S - (b + 1) * B) * D);
-                blockScores(&scores[size_t(b * B)], q, kvHead(table[size_t(b)], layer, 0, kvh), std::min(B, S - b * B), D,
-                            scale);
+            queries.push_back({i, t, sr.pos0 + t + 1});
+            work += double(sr.pos0 + t + 1) * D * H * 2;
+            maxS = std::max(maxS, sr.pos0 + t + 1);
+        }
+    }
+    // One task per (query row, kv head, part of the keys): the group's query heads read each K/V block
+    // once, and splitting the keys (flash-decoding) keeps both threads busy when there are fewer kv heads
+    // than tasks wanted. Parts hold at least 4 blocks (64 keys).
+    const int units = int(queries.size()) * Hkv;
+    const int wanted = (4 * m_pool->size() + units - 1) / units;
+    const int parts = std::clamp(std::min(wanted, ((maxS + B - 1) / B + 3) / 4), 1, kMaxKeyParts);
+    const size_t slotFloats = size_t(G) * size_t(D + 2); // per head of the group: output (D), max, sum
+    m_attParts.resize(size_t(units) * parts * slotFloats);
+    auto partRange = [&](int S, int part, int& b0, int& b1) {
+        const int nBlocks = (S + B - 1) / B, per = (nBlocks + parts - 1) / parts;
+        b0 = std::min(nBlocks, part * per);
+        b1 = std::min(nBlocks, b0 + per);
+    };
+    auto captureRow = [&](const QueryRow& qr, int h) {
+        const SeqRows& sr = rows[size_t(qr.seq)];
+        const size_t Sall = size_t(sr.pos0 + sr.T);
+        return out[size_t(qr.seq)].attention.data() + ((size_t(layer) * H + size_t(h)) * size_t(sr.T) + size_t(qr.t)) * Sall;
+    };
+
+    forTasks(*m_pool, units * parts, work, [&](int task, int) {
+        const int part = task % parts, unit = task / parts, kvh = unit % Hkv;
+        const QueryRow& qr = queries[size_t(unit / Hkv)];
+        const SeqRows& sr = rows[size_t(qr.seq)];
+        const std::span<const int32_t> table = batch[size_t(qr.seq)].blockTable;
+        float* slot = &m_attParts[(size_t(unit) * parts + size_t(part)) * slotFloats];
+        int b0, b1;
+        partRange(qr.S, part, b0, b1);
+        if (b0 >= b1) { // an empty part: weighed by zero when merged
+            for (int j = 0; j < G; ++j) {
+                float* sj = slot + size_t(j) * (D + 2);
+                std::fill(sj, sj + D, 0.0f);
+                sj[D] = -std::numeric_limits<float>::infinity();
+                sj[D + 1] = 0.0f;
             }
-            ops::softmax(scores.data(), S);
-            // att = scores V
-            float* o = &m_att[size_t(sr.row0 + t) * qDim + size_t(h) * D];
+            return;
+        }
+        const int k0 = b0 * B, n = std::min(qr.S, b1 * B) - k0;
+        thread_local std::vector<float> scores;
+        scores.resize(size_t(G) * size_t(n));
+        const float* q = &m_q[size_t(sr.row0 + qr.t) * qDim + size_t(kvh) * G * D];
+        // scores = q Kᵀ / sqrt(D) for every head of the group, block by block
+        for (int b = b0; b < b1; ++b) {
+            if (b + 1 < b1)
+                prefetchFloats(kvHead(table[size_t(b + 1)], layer, 0, kvh), std::min(B, qr.S - (b + 1) * B) * D);
+            const float* K = kvHead(table[size_t(b)], layer, 0, kvh);
+            const int nb = std::min(B, qr.S - b * B);
+            for (int j = 0; j < G; ++j)
+                blockScores(&scores[size_t(j) * n + size_t(b - b0) * B], q + size_t(j) * D, K, nb, D, scale);
+        }
+        // softmax within the part (its max and sum kept for the merge), then o = p V
+        for (int j = 0; j < G; ++j) {
+            float* sj = slot + size_t(j) * (D + 2);
+            ops::softmax(&scores[size_t(j) * n], n, sj[D], sj[D + 1]);
+            std::fill(sj, sj + D, 0.0f);
+        }
+        for (int b = b0; b < b1; ++b) {
+            if (b + 1 < b1)
+                prefetchFloats(kvHead(table[size_t(b + 1)], layer, 1, kvh), std::min(B, qr.S - (b + 1) * B) * D);
+            const float* V = kvHead(table[size_t(b)], layer, 1, kvh);
+            const int nb = std::min(B, qr.S - b * B);
+            for (int j = 0; j < G; ++j)
+                blockWeightedSum(slot + size_t(j) * (D + 2), &scores[size_t(j) * n + size_t(b - b0) * B], V, nb, D);
+        }
+        if (capture) // the part's probabilities; the merge rescales them to the whole row's
+            for (int j = 0; j < G; ++j)
+                std::copy_n(&scores[size_t(j) * n], n, captureRow(qr, kvh * G + j) + k0);
+    });
+
+    // Merge each (query row, head): part p weighs l_p exp(m_p - M) / L, with M the largest max and
+    // L = sum of l_p exp(m_p - M). One part merges to itself exactly.
+    for (size_t r = 0; r < queries.size(); ++r) {
+        const QueryRow& qr = queries[r];
+        const SeqRows& sr = rows[size_t(qr.seq)];
+        for (int h = 0; h < H; ++h) {
+            const int kvh = h / G, j = h % G;
+            const size_t unit = r * size_t(Hkv) + size_t(kvh);
+            auto partSlot = [&](int p) { return &m_attParts[(unit * parts + size_t(p)) * slotFloats + size_t(j) * (D + 2)]; };
+            float* o = &m_att[size_t(sr.row0 + qr.t) * qDim + size_t(h) * D];
+            if (parts == 1) {
+                std::copy_n(partSlot(0), D, o);
+                continue;
+            }
+            float M = -std::numeric_limits<float>::infinity();
+            for (int p = 0; p < parts; ++p)
+                M = std::max(M, partSlot(p)[D]);
+            float weights[kMaxKeyParts];
+            double L = 0;
+            for (int p = 0; p < parts; ++p) {
+                const float* sp = partSlot(p);
+                weights[p] = sp[D + 1] > 0 ? sp[D + 1] * std::exp(sp[D] - M) : 0.0f;
+                L += weights[p];
+            }
             std::fill(o, o + D, 0.0f);
-            for (int b = 0; b * B < S; ++b) {
-                if ((b + 1) * B < S)
-                    prefetchFloats(kvHead(table[size_t(b + 1)], layer, 1, kvh), std::min(B, S - (b + 1) * B) * D);
-                blockWeightedSum(o, &scores[size_t(b * B)], kvHead(table[size_t(b)], layer, 1, kvh), std::min(B, S - b * B), D);
+            for (int p = 0; p < parts; ++p) {
+                weights[p] = float(weights[p] / L);
+                ops::axpy(o, weights[p], partSlot(p), D);
             }
             if (capture) {
-                const int Sall = sr.pos0 + sr.T;
-                float* a = out[size_t(i)].attention.data() +
-                           ((size_t(layer) * H + size_t(h)) * size_t(sr.T) + size_t(t)) * size_t(Sall);
-                std::copy(scores.begin(), scores.end(), a);
+                float* row = captureRow(qr, h);
+                for (int p = 0; p < parts; ++p) {
+                    int b0, b1;
+                    partRange(qr.S, p, b0, b1);
+                    for (int k = b0 * B; k < std::min(qr.S, b1 * B); ++k)
+                        row[k] *= weights[p];
+                }
             }
         }
-    });
-    (void)L;
+    }
 }
 
 void CpuBackend::attendGemm(int layer, const SequenceInput& in, const SeqRows& sr, SequenceOutput& out, bool capture)

@@ -93,6 +93,12 @@ inline __m256 expNonPositive(__m256 x)
 
 void softmax(float* x, int n)
 {
+    float mx, sum;
+    softmax(x, n, mx, sum);
+}
+
+void softmax(float* x, int n, float& maxOut, float& sumOut)
+{
     float mx = x[0];
     for (int i = 1; i < n; ++i)
         mx = std::max(mx, x[i]);
@@ -118,6 +124,8 @@ void softmax(float* x, int n)
     const float inv = float(1.0 / sum);
     for (i = 0; i < n; ++i)
         x[i] *= inv;
+    maxOut = mx;
+    sumOut = float(sum);
 }
 
 void add(float* out, const float* a, const float* b, int n)

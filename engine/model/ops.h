@@ -35,6 +35,9 @@ void siluMul(float* out, const float* gate, const float* up, int n);
 void gelu(float* out, const float* x, int n);
 // In place: x = exp(x - max) / sum                                      (n)
 void softmax(float* x, int n);
+// The same, reporting the max and the sum of exp(x - max) it normalised by (split-K attention merges
+// partial softmaxes with them).
+void softmax(float* x, int n, float& max, float& sum);
 // out = x - log(sum(exp(x))), max subtracted, the sum in double          (n)
 void logSoftmax(float* out, const float* x, int n);
 // out = a + b (residual)                                                (n)

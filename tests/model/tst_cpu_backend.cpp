@@ -175,7 +175,7 @@ void TstCpuBackend::decodeMatchesPrefill()
 
     Runner full(model, threads);
     const int fs = full.cache.createSequence();
-    const SequenceOutput all = full.run(fs, ids, true);
+    const SequenceOutput all = full.run(fs, ids, true, true);
     const size_t V = size_t(c.vocabSize);
 
     Runner inc(model, threads);
@@ -198,12 +198,21 @@ void TstCpuBackend::decodeMatchesPrefill()
         }
         QVERIFY(std::fabs(sum - 1.0) < 1e-5);
     }
-    double worst = 0;
+    // Decode steps (keys split into parts and merged once the cache is long enough), with the captured
+    // attention row equal to the prefill's row of the same position.
+    double worst = 0, worstAttention = 0;
+    const size_t L = size_t(c.layers), H = size_t(c.heads);
     for (int p = 30; p < total; ++p) {
-        const SequenceOutput o = inc.run(s, {ids[size_t(p)]});
+        const SequenceOutput o = inc.run(s, {ids[size_t(p)]}, false, true);
         worst = std::max(worst, maxDiff(o.logits.data(), all.logits.data() + size_t(p) * V, V));
+        QCOMPARE(o.attention.size(), L * H * size_t(p + 1));
+        for (size_t lh = 0; lh < L * H; ++lh)
+            worstAttention = std::max(worstAttention, maxDiff(o.attention.data() + lh * size_t(p + 1),
+                                                              all.attention.data() + (lh * total + size_t(p)) * total,
+                                                              size_t(p + 1)));
     }
     QVERIFY2(worst < 1e-4, qPrintable(QString("decode differs from prefill by %1").arg(worst)));
+    QVERIFY2(worstAttention < 1e-5, qPrintable(QString("decode attention differs from prefill by %1").arg(worstAttention)));
 }
 
 // Several sequences of different lengths, one token each per step, in one batch; 5 (streaming

@@ -45,12 +45,13 @@ endif()
 # make through TSan's interceptors (malloc/free/memcpy/write called from Qt) while keeping the pthread
 # synchronisation they do; tools/tsan.supp names the few reports left, each with its reason.
 # history_size=7 (the most) lets TSan restore the earlier access's stack, which a suppression needs.
+# die_after_fork=0: the hub tests start a fake Hub server with QProcess, whose forked child only exec()s.
 # Prepended, so options the caller puts in TSAN_OPTIONS come later and win
 # (e.g. TSAN_OPTIONS=halt_on_error=0 to see every report).
 set(LOGITSCOPE_SANITIZER_TEST_ENV "")
 if("thread" IN_LIST _logitscope_san)
   set(LOGITSCOPE_SANITIZER_TEST_ENV
-      "TSAN_OPTIONS=string_prepend:suppressions=${PROJECT_SOURCE_DIR}/tools/tsan.supp:ignore_noninstrumented_modules=1:history_size=7:halt_on_error=1:second_deadlock_stack=1:")
+      "TSAN_OPTIONS=string_prepend:suppressions=${PROJECT_SOURCE_DIR}/tools/tsan.supp:ignore_noninstrumented_modules=1:history_size=7:die_after_fork=0:halt_on_error=1:second_deadlock_stack=1:")
 endif()
 
 if(LOGITSCOPE_FUZZ)

@@ -72,11 +72,15 @@ PromptPanel::PromptPanel(InferenceController* controller, QWidget* parent) : QWi
     m_compare->setToolTip(compareTip);
     auto* compareLabel = new QLabel(tr("Compare with:"), this);
     compareLabel->setBuddy(m_compare);
+    // Two rows: the chat template with its system message, then the comparison and the byte view, so
+    // the system message keeps its width in a narrow dock.
     options->addWidget(m_chat);
     options->addWidget(m_system, 1);
-    options->addWidget(compareLabel);
-    options->addWidget(m_compare);
-    options->addWidget(m_bytes);
+    auto* view = new QHBoxLayout;
+    view->addWidget(compareLabel);
+    view->addWidget(m_compare);
+    view->addStretch(1);
+    view->addWidget(m_bytes);
 
     m_chips = new TokenChipView;
     m_chips->setModel(controller->promptTokens());
@@ -116,6 +120,7 @@ PromptPanel::PromptPanel(InferenceController* controller, QWidget* parent) : QWi
     auto* lowerLayout = new QVBoxLayout(lower);
     lowerLayout->setContentsMargins(0, 0, 0, 0);
     lowerLayout->addLayout(options);
+    lowerLayout->addLayout(view);
     lowerLayout->addWidget(m_scroll, 1);
     lowerLayout->addWidget(m_compareScroll, 1);
     lowerLayout->addWidget(m_compareSummary);

@@ -150,7 +150,10 @@ SamplingPanel::SamplingPanel(InferenceController* controller, QWidget* parent) :
                     0, std::numeric_limits<int>::max());
     auto* dice = new QPushButton(tr("New"));
     dice->setToolTip(tr("Pick a random seed."));
-    m_grid->addWidget(dice, m_row - 2, 3);
+    // The seed's box and the button share the two editor columns, so the row fits a narrow dock.
+    m_grid->removeWidget(m_seed);
+    m_grid->addWidget(m_seed, m_row - 2, 1);
+    m_grid->addWidget(dice, m_row - 2, 2);
     connect(dice, &QPushButton::clicked, this, [this] { m_seed->setValue(int(QRandomGenerator::global()->bounded(1000000))); });
 
     auto* defaults = new QPushButton(tr("Reset to defaults"));

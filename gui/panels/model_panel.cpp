@@ -15,6 +15,7 @@
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QFormLayout>
+#include <QScrollArea>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLocale>
@@ -48,7 +49,17 @@ QString humanCount(double n)
 
 ModelPanel::ModelPanel(InferenceController* controller, QWidget* parent) : QWidget(parent), m_controller(controller)
 {
-    auto* layout = new QVBoxLayout(this);
+    // The facts wrap in a narrow dock; in a short one they scroll instead of being cut off.
+    auto* outer = new QVBoxLayout(this);
+    outer->setContentsMargins(0, 0, 0, 0);
+    auto* scroll = new QScrollArea(this);
+    scroll->setWidgetResizable(true);
+    scroll->setFrameShape(QFrame::NoFrame);
+    scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    auto* inner = new QWidget(scroll);
+    scroll->setWidget(inner);
+    outer->addWidget(scroll);
+    auto* layout = new QVBoxLayout(inner);
 
     auto* buttons = new QHBoxLayout;
     m_openFile = new QPushButton(tr("Open GGUF…"), this);

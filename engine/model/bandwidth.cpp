@@ -4,7 +4,7 @@
 // read, not what one access pattern happens to get (a low yardstick would flatter the decode ratio).
 #include "model/bandwidth.h"
 
-#include "common/error.h"
+#include "model/huge_pages.h"
 #include "model/thread_pool.h"
 
 #include <algorithm>
@@ -12,10 +12,6 @@
 #include <cstring>
 #include <memory>
 #include <vector>
-
-#ifdef __linux__
-#include <sys/mman.h>
-#endif
 
 #if defined(__AVX2__)
 #include <immintrin.h>
@@ -63,12 +59,8 @@ BandwidthProbe::BandwidthProbe(int threads, size_t bytes)
     : m_pool(std::make_unique<ThreadPool>(threads))
 {
     m_floats = bytes / sizeof(float) / 1024 * 1024;
-    m_buf = static_cast<float*>(std::aligned_alloc(size_t(2) << 20, m_floats * sizeof(float)));
-    if (!m_buf)
-        throw Error("bandwidth probe: cannot allocate " + std::to_string(bytes >> 20) + " MiB");
-#ifdef __linux__
-    madvise(m_buf, m_floats * sizeof(float), MADV_HUGEPAGE); // advice only: 4 KiB pages work too
-#endif
+    m_memory = allocateHugePages(m_floats * sizeof(float), "bandwidth probe");
+    m_buf = reinterpret_cast<float*>(m_memory.get());
     const int tasks = m_pool->size() * 16;
     const size_t per = m_floats / size_t(tasks);
     m_pool->parallelFor(tasks, [&](int t, int) {
@@ -78,10 +70,7 @@ BandwidthProbe::BandwidthProbe(int threads, size_t bytes)
     m_sinks.resize(size_t(tasks));
 }
 
-BandwidthProbe::~BandwidthProbe()
-{
-    std::free(m_buf);
-}
+BandwidthProbe::~BandwidthProbe() = default;
 
 double BandwidthProbe::measure(int passes)
 {
@@ -101,16 +90,6 @@ double BandwidthProbe::measure(int passes)
     volatile float keep = m_sinks[0];
     (void)keep;
     return best;
-}
-
-double measureMemoryBandwidth(int threads, size_t bytes, int passes)
-{
-    try {
-        BandwidthProbe probe(threads, bytes);
-        return probe.measure(passes);
-    } catch (const Error&) {
-        return 0.0;
-    }
 }
 
 } // namespace logitscope

@@ -2,6 +2,8 @@
 // Not a full STREAM suite: one multithreaded streaming read, the access pattern of a matvec.
 #pragma once
 
+#include "model/huge_pages.h"
+
 #include <cstddef>
 #include <memory>
 #include <vector>
@@ -26,12 +28,10 @@ public:
 
 private:
     std::unique_ptr<ThreadPool> m_pool;
-    float* m_buf = nullptr;
+    HugePageMemory m_memory{nullptr, nullptr};
+    float* m_buf = nullptr; // m_memory as floats
     size_t m_floats = 0;
     std::vector<float> m_sinks;
 };
-
-// One-off measurement over a fresh buffer.
-double measureMemoryBandwidth(int threads = 0, size_t bytes = size_t(1) << 30, int passes = 5);
 
 } // namespace logitscope

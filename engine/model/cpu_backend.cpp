@@ -3,6 +3,7 @@
 #include "model/cpu_backend.h"
 
 #include "common/error.h"
+#include "model/huge_pages.h"
 #include "model/kv_cache.h"
 #include "model/model.h"
 #include "model/ops.h"
@@ -17,10 +18,6 @@
 #include <new>
 #include <set>
 #include <sstream>
-
-#ifdef __linux__
-#include <sys/mman.h>
-#endif
 
 namespace logitscope {
 
@@ -96,17 +93,10 @@ void CpuBackend::loadWeightsIntoMemory()
         for (TensorView* t : {&lw.wq, &lw.wk, &lw.wv, &lw.wo, &lw.wGate, &lw.wUp, &lw.wDown})
             if (t->data)
                 views.push_back(t);
-    constexpr size_t kHuge = size_t(2) << 20;
     size_t total = 0;
     for (const TensorView* t : views)
         total += (t->nbytes + 63) / 64 * 64;
-    total = (total + kHuge - 1) / kHuge * kHuge;
-    std::unique_ptr<uint8_t, void (*)(void*)> buf(static_cast<uint8_t*>(std::aligned_alloc(kHuge, total)), std::free);
-    if (!buf)
-        throw Error("loading the weights into memory: " + mib(total) + " could not be allocated");
-#ifdef __linux__
-    madvise(buf.get(), total, MADV_HUGEPAGE); // advice: without huge pages the copy still works
-#endif
+    HugePageMemory buf = allocateHugePages(total, "loading the weights into memory");
     uint8_t* dst = buf.get();
     for (TensorView* t : views) {
         std::memcpy(dst, t->data, t->nbytes);
@@ -114,7 +104,7 @@ void CpuBackend::loadWeightsIntoMemory()
         dst += (t->nbytes + 63) / 64 * 64;
     }
     m_resident = std::move(buf);
-    m_residentBytes = total;
+    m_residentBytes = hugePageBytes(total);
 }
 
 int CpuBackend::threads() const { return m_pool->size(); }

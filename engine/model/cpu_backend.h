@@ -6,6 +6,7 @@
 
 #include "model/backend.h"
 #include "model/config.h"
+#include "model/huge_pages.h"
 #include "model/model.h"
 
 #include <memory>
@@ -80,7 +81,7 @@ private:
     std::shared_ptr<const Model> m_model;
     ModelConfig m_cfg;
     Weights m_weights;                               // the model's views, or views into m_resident
-    std::unique_ptr<uint8_t, void (*)(void*)> m_resident{nullptr, nullptr}; // loadWeightsIntoMemory's copy
+    HugePageMemory m_resident{nullptr, nullptr};     // loadWeightsIntoMemory's copy
     size_t m_residentBytes = 0;
     std::unique_ptr<ThreadPool> m_pool;
     std::vector<LayerVectors> m_layers;              // (L)

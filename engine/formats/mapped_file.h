@@ -19,8 +19,13 @@ public:
     const uint8_t* data() const { return m_data; }
     size_t size() const { return m_size; }
     const std::string& path() const { return m_path; }
+    // Bytes of this mapping that sit in memory as 2 MiB pages (FilePmdMapped in /proc/self/smaps),
+    // and the bytes resident in memory at all; both 0 where the kernel does not say.
+    void residentBytes(size_t& resident, size_t& hugePages) const;
 
 private:
+    static void* mapAligned(int fd, size_t size);
+
     std::string m_path;
     const uint8_t* m_data = nullptr;
     size_t m_size = 0;

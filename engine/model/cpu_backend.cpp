@@ -183,14 +183,23 @@ void CpuBackend::reserveKvBlocks(int blocks)
     };
     if (available && needed > available)
         throw fail("but only " + mib(available) + " of RAM is available");
+    HugePageMemory arena{nullptr, nullptr};
     try {
+        // Huge pages only pay when the arena fills most of one: a 2 MiB page is committed whole.
+        if (needed >= hugePageBytes(1) / 2)
+            arena = allocateHugePages(needed, "KV cache");
+        else
+            arena = HugePageMemory(static_cast<uint8_t*>(std::aligned_alloc(64, (needed + 63) / 64 * 64)), std::free);
+        if (!arena)
+            throw std::bad_alloc();
         m_kvBlocks.reserve(size_t(blocks));
-        while (m_kvBlocks.size() < size_t(blocks))
-            m_kvBlocks.emplace_back(new float[m_blockFloats]);
-    } catch (const std::bad_alloc&) {
-        m_kvBlocks.resize(have);
+    } catch (const std::exception&) {
         throw fail("and the allocation failed");
     }
+    auto* base = reinterpret_cast<float*>(arena.get());
+    for (size_t b = 0; b < more; ++b)
+        m_kvBlocks.push_back({base + b * m_headFloats, more * m_headFloats});
+    m_kvArenas.push_back(std::move(arena));
 }
 
 void CpuBackend::copyKvBlock(int src, int dst, int tokens)

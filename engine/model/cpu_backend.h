@@ -75,7 +75,8 @@ private:
     // One head of one layer in one block: (16, D) keys (kv = 0) or values (kv = 1).
     float* kvHead(int block, int layer, int kv, int head) const
     {
-        return m_kvBlocks[size_t(block)].get() + ((size_t(layer) * 2 + size_t(kv)) * m_cfg.kvHeads + size_t(head)) * m_headFloats;
+        const KvBlockRef& b = m_kvBlocks[size_t(block)];
+        return b.base + ((size_t(layer) * 2 + size_t(kv)) * m_cfg.kvHeads + size_t(head)) * b.stride;
     }
 
     std::shared_ptr<const Model> m_model;
@@ -88,11 +89,19 @@ private:
     std::vector<float> m_outputNorm, m_outputNormBias; // (C)
     std::vector<float> m_invFreq;                    // (D/2) RoPE inverse frequencies, scaling applied
 
-    // KV storage: one allocation per block, each (L, 2, Hkv, 16, D) fp32, so that one head's
-    // 16 keys of a block are 16 x D contiguous floats (decode walks the block table head by head).
+    // KV storage: arenas of n blocks laid out (L, 2, Hkv, n, 16, D) fp32, one arena per reservation.
+    // One head's 16 keys of a block are 16 x D contiguous floats, and the same head of the arena's next
+    // block follows them: a sequence's blocks are handed out in ascending order, so decode attention
+    // reads each (layer, head) as one long run the hardware prefetchers can follow, not a 4 KiB piece
+    // per block. Arenas sit on huge pages (one TLB entry covers 2 MiB of keys).
+    struct KvBlockRef {
+        float* base = nullptr; // layer 0, keys, head 0 of this block
+        size_t stride = 0;     // floats from one (layer, kv, head) run of the arena to the next
+    };
     size_t m_headFloats = 0;                         // 16 * D
     size_t m_blockFloats = 0;                        // L * 2 * Hkv * 16 * D
-    std::vector<std::unique_ptr<float[]>> m_kvBlocks; // (blocks)
+    std::vector<HugePageMemory> m_kvArenas;
+    std::vector<KvBlockRef> m_kvBlocks;              // (blocks) into m_kvArenas
 
     // Activations, sized for the largest batch seen (N rows = all new tokens of the batch).
     std::vector<float> m_x;    // (N, C) residual stream

@@ -57,6 +57,8 @@ public:
     std::string dtypeSummary() const;                          // e.g. "F16" or "F16+F32"
     int64_t parameterCount() const;
     size_t weightBytes() const;                                // bytes of all weight tensors as stored
+    // The model's mapped files: bytes resident in memory, and of those, bytes in 2 MiB pages.
+    void mappedResidency(size_t& resident, size_t& hugePages) const;
 
 private:
     friend class ModelLoader; // model_loader.cpp fills these

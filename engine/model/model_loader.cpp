@@ -385,4 +385,15 @@ size_t Model::weightBytes() const
     return n;
 }
 
+void Model::mappedResidency(size_t& resident, size_t& hugePages) const
+{
+    resident = hugePages = 0;
+    for (const auto& f : m_files) {
+        size_t r = 0, h = 0;
+        f->residentBytes(r, h);
+        resident += r;
+        hugePages += h;
+    }
+}
+
 } // namespace logitscope

@@ -5,6 +5,7 @@
 #include "decoding/session.h"
 #include "model/backend.h"
 #include "model/model.h"
+#include "formats/mapped_file.h"
 #include "formats/safetensors_reader.h"
 #include "formats/safetensors_writer.h"
 #include "model/model_writer.h"
@@ -69,6 +70,42 @@ class TestModelFormats : public QObject {
     Q_OBJECT
 
 private slots:
+    // Files of 2 MiB and more are mapped at a 2 MiB boundary (so the kernel can use huge pages for them),
+    // read back byte for byte up to an odd-sized tail, and report how much of them is resident.
+    void mappedFileAlignmentAndResidency_data()
+    {
+        QTest::addColumn<qint64>("size");
+        QTest::newRow("small") << qint64(10000);
+        QTest::newRow("large, odd tail") << qint64(5 * 1024 * 1024 + 123);
+    }
+
+    void mappedFileAlignmentAndResidency()
+    {
+        QFETCH(qint64, size);
+        QTemporaryDir dir;
+        const std::string path = dir.filePath("blob.bin").toStdString();
+        {
+            std::ofstream f(path, std::ios::binary);
+            for (qint64 i = 0; i < size; ++i)
+                f.put(char(uint8_t(i * 131 + (i >> 12))));
+        }
+        MappedFile m(path);
+        QCOMPARE(qint64(m.size()), size);
+        if (size >= 2 * 1024 * 1024)
+            QCOMPARE(reinterpret_cast<uintptr_t>(m.data()) % (2 * 1024 * 1024), uintptr_t(0));
+        for (qint64 i = 0; i < size; ++i)
+            if (m.data()[i] != uint8_t(i * 131 + (i >> 12)))
+                QFAIL(qPrintable(QString("byte %1 differs").arg(i)));
+        size_t resident = 0, huge = 0;
+        m.residentBytes(resident, huge);
+#ifdef __linux__
+        // Every page was read just now, so all of the file is resident; huge pages are whole 2 MiB.
+        QCOMPARE(resident, (size_t(size) + 4095) / 4096 * 4096);
+        QVERIFY(huge <= resident);
+        QCOMPARE(huge % (2 * 1024 * 1024), size_t(0));
+#endif
+    }
+
     void bothFormatsAgree_data()
     {
         QTest::addColumn<QString>("arch");

@@ -155,9 +155,12 @@ void CpuBackend::attendDirect(int layer, std::span<const SequenceInput> batch, c
     // One task per (query row, kv head, part of the keys): the group's query heads read each K/V block
     // once, and splitting the keys (flash-decoding) keeps both threads busy when there are fewer kv heads
     // than tasks wanted. Parts hold at least 4 blocks (64 keys).
-    const int units = int(queries.size()) * Hkv;
-    const int wanted = (4 * m_pool->size() + units - 1) / units;
-    const int parts = std::clamp(std::min(wanted, ((maxS + B - 1) / B + 3) / 4), 1, kMaxKeyParts);
+    // Equal parts in a multiple of the thread count where possible, so no thread runs one part more.
+    const int units = int(queries.size()) * Hkv, threads = m_pool->size();
+    const int most = std::clamp(((maxS + B - 1) / B + 3) / 4, 1, kMaxKeyParts);
+    int parts = std::min(most, (4 * threads + units - 1) / units);
+    while (parts < most && (units * parts) % threads != 0)
+        ++parts;
     const size_t slotFloats = size_t(G) * size_t(D + 2); // per head of the group: output (D), max, sum
     m_attParts.resize(size_t(units) * parts * slotFloats);
     auto partRange = [&](int S, int part, int& b0, int& b1) {

@@ -157,7 +157,7 @@ MemoryLedger CpuBackend::memory() const
             count(*t);
     m.weights += m_residentBytes;
     m.kvCache = m_kvBlocks.size() * m_blockFloats * sizeof(float);
-    for (const std::vector<float>* v : {&m_x, &m_xb, &m_q, &m_k, &m_v, &m_att, &m_hb, &m_hb2, &m_logits})
+    for (const std::vector<float>* v : {&m_x, &m_xb, &m_q, &m_k, &m_v, &m_att, &m_hb, &m_hb2, &m_logits, &m_ropeAngles})
         m.activations += v->capacity() * sizeof(float);
     // Scratch: gathered K/V for prefill attention, plus per-thread weight tiles and score rows (estimated).
     m.workspace = m_kvGather.capacity() * sizeof(float) +
@@ -332,11 +332,13 @@ void CpuBackend::forward(std::span<const SequenceInput> batch, std::span<Sequenc
                 ops::add(x, x, p.data(), C);
             }
     }
-    // Position of every row, for RoPE.
-    std::vector<int> rowPos(static_cast<size_t>(N));
-    for (size_t i = 0; i < batch.size(); ++i)
-        for (int t = 0; t < rows[i].T; ++t)
-            rowPos[size_t(rows[i].row0 + t)] = rows[i].pos0 + t;
+    // RoPE angles of every row's position, shared by q and k of every layer                  (N, D)
+    if (!gpt2) {
+        m_ropeAngles.resize(size_t(N) * D);
+        for (size_t i = 0; i < batch.size(); ++i)
+            for (int t = 0; t < rows[i].T; ++t)
+                ops::ropeAngles(&m_ropeAngles[size_t(rows[i].row0 + t) * D], D, rows[i].pos0 + t, m_invFreq.data());
+    }
 
     auto bias = [](const std::vector<float>& b) { return b.empty() ? nullptr : b.data(); };
     auto forRows = [&](auto&& fn) {
@@ -367,8 +369,8 @@ void CpuBackend::forward(std::span<const SequenceInput> batch, std::span<Sequenc
         // q, k rotated by position (RoPE; gpt2 has learned positions instead)
         if (!gpt2)
             forRows([&](int r) {
-                ops::rope(&m_q[size_t(r) * c.qDim()], H, D, rowPos[size_t(r)], m_invFreq.data(), c.ropeLayout);
-                ops::rope(&m_k[size_t(r) * c.kvDim()], Hkv, D, rowPos[size_t(r)], m_invFreq.data(), c.ropeLayout);
+                ops::ropeRotate(&m_q[size_t(r) * c.qDim()], H, D, &m_ropeAngles[size_t(r) * D], c.ropeLayout);
+                ops::ropeRotate(&m_k[size_t(r) * c.kvDim()], Hkv, D, &m_ropeAngles[size_t(r) * D], c.ropeLayout);
             });
         // cache k, v; att = softmax(q Kᵀ / sqrt(D) + causal mask) V, per head
         storeKv(l, batch, rows);

@@ -112,6 +112,7 @@ private:
     std::vector<float> m_att;  // (N, H*D) attention output
     std::vector<float> m_hb;   // (N, F) gate / activation
     std::vector<float> m_hb2;  // (N, F) up
+    std::vector<float> m_ropeAngles; // (N, D) cos then sin of each row's position (ops::ropeAngles)
     std::vector<float> m_logits; // (rows needing logits, V) when several sequences share one head matmul
     std::vector<float> m_kvGather; // (2, Hkv, S, D) one sequence's keys and values, contiguous (prefill)
     std::vector<float> m_attParts; // (query rows, Hkv, parts, G, D + 2) split-K decode partials

@@ -10,8 +10,11 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <atomic>
+#include <stdexcept>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <cstring>
 #include <numbers>
 #include <vector>
@@ -207,15 +210,21 @@ void ropeFrequencies(float* invFreq, int headDim, float theta, const RopeScaling
     }
 }
 
-void rope(float* x, int nHeads, int headDim, int pos, const float* invFreq, RopeLayout layout)
+void ropeAngles(float* cosSin, int headDim, int pos, const float* invFreq)
 {
     const int half = headDim / 2;
-    float cs[512], sn[512];
     for (int i = 0; i < half; ++i) {
         const float angle = float(pos) * invFreq[i]; // fp32 product, as HF's position x inv_freq
-        cs[i] = std::cos(angle);
-        sn[i] = std::sin(angle);
+        cosSin[i] = std::cos(angle);
+        cosSin[half + i] = std::sin(angle);
     }
+}
+
+void ropeRotate(float* x, int nHeads, int headDim, const float* cosSin, RopeLayout layout)
+{
+    const int half = headDim / 2;
+    const float* cs = cosSin;
+    const float* sn = cosSin + half;
     for (int h = 0; h < nHeads; ++h) {
         float* v = x + size_t(h) * headDim;
         for (int i = 0; i < half; ++i) {
@@ -226,6 +235,13 @@ void rope(float* x, int nHeads, int headDim, int pos, const float* invFreq, Rope
             v[b] = x1 * cs[i] + x0 * sn[i];
         }
     }
+}
+
+void rope(float* x, int nHeads, int headDim, int pos, const float* invFreq, RopeLayout layout)
+{
+    float cosSin[1024];
+    ropeAngles(cosSin, headDim, pos, invFreq);
+    ropeRotate(x, nHeads, headDim, cosSin, layout);
 }
 
 void rope(float* x, int nHeads, int headDim, int pos, float theta, RopeLayout layout, const RopeScaling& scaling)
@@ -464,10 +480,106 @@ void rowsTile(float* out, int outStride, const float* x, int T, const TensorView
 
 } // namespace
 
+namespace {
+
+// Decode (T <= kSmallBatch): the jobs' rows, concatenated, split into one contiguous range per thread.
+// Each owner streams its range front to back, claiming ~64 KiB of weights at a time; a thread that
+// finishes takes pieces off the back of the others' ranges. Owners keep one warm stream each, and
+// nobody waits for a slow thread's last big chunk (the loop ends within one piece of each other).
+class StreamingSplit {
+public:
+    StreamingSplit(std::span<const MatmulJob> jobs, const float* x, int T, int threads)
+        : m_jobs(jobs), m_x(x), m_T(T), m_threads(threads)
+    {
+        int rows = 0;
+        for (size_t j = 0; j < jobs.size(); ++j) {
+            m_first[j] = rows;
+            rows += int(jobs[j].w->rows());
+        }
+        m_first[jobs.size()] = rows;
+        const TensorView& w = *jobs[0].w; // every job multiplies the same x: same K, and one dtype in practice
+        m_piece = int(std::max<size_t>(4, (64 * 1024) / std::max<size_t>(dtypeBytes(w.type, w.cols()), 1)));
+        m_ranges = std::make_unique<Range[]>(size_t(threads));
+        for (int t = 0; t < threads; ++t)
+            m_ranges[size_t(t)].fb.store(pack(int(int64_t(rows) * t / threads), int(int64_t(rows) * (t + 1) / threads)),
+                                         std::memory_order_relaxed);
+    }
+
+    // Task `owner`: its own range from the front, then the others' from the back.
+    void run(int owner)
+    {
+        for (;;) {
+            Range& r = m_ranges[size_t(owner)];
+            uint64_t cur = r.fb.load(std::memory_order_relaxed);
+            int f, b;
+            do {
+                unpack(cur, f, b);
+                if (f >= b)
+                    break;
+            } while (!r.fb.compare_exchange_weak(cur, pack(std::min(b, f + m_piece), b), std::memory_order_relaxed));
+            if (f >= b)
+                break;
+            rows(f, std::min(b, f + m_piece));
+        }
+        for (int k = 1; k < m_threads; ++k) {
+            Range& r = m_ranges[size_t((owner + k) % m_threads)];
+            for (;;) {
+                uint64_t cur = r.fb.load(std::memory_order_relaxed);
+                int f, b;
+                do {
+                    unpack(cur, f, b);
+                    if (f >= b)
+                        break;
+                } while (!r.fb.compare_exchange_weak(cur, pack(f, std::max(f, b - m_piece)), std::memory_order_relaxed));
+                if (f >= b)
+                    break;
+                rows(std::max(f, b - m_piece), b);
+            }
+        }
+    }
+
+private:
+    struct alignas(64) Range {
+        std::atomic<uint64_t> fb{0}; // front (low 32 bits) and back (high 32 bits) of the unclaimed rows
+    };
+    static uint64_t pack(int f, int b) { return uint64_t(uint32_t(f)) | uint64_t(uint32_t(b)) << 32; }
+    static void unpack(uint64_t v, int& f, int& b)
+    {
+        f = int(uint32_t(v));
+        b = int(uint32_t(v >> 32));
+    }
+
+    // Concatenated rows [g0, g1), job by job.
+    void rows(int g0, int g1)
+    {
+        for (size_t j = 0; j < m_jobs.size() && g0 < g1; ++j) {
+            const int lo = std::max(g0, m_first[j]), hi = std::min(g1, m_first[j + 1]);
+            if (lo >= hi)
+                continue;
+            const MatmulJob& job = m_jobs[j];
+            const int N = m_first[j + 1] - m_first[j], r0 = lo - m_first[j], r1 = hi - m_first[j];
+            rowsSmall(job.out, N, m_x, m_T, *job.w, r0, r1);
+            if (job.bias)
+                for (int t = 0; t < m_T; ++t)
+                    add(job.out + size_t(t) * N + r0, job.out + size_t(t) * N + r0, job.bias + r0, r1 - r0);
+        }
+    }
+
+    std::span<const MatmulJob> m_jobs;
+    const float* m_x;
+    int m_T, m_threads, m_piece = 0;
+    int m_first[9] = {};
+    std::unique_ptr<Range[]> m_ranges;
+};
+
+} // namespace
+
 void matmulMany(std::span<const MatmulJob> jobs, const float* x, int T, ThreadPool* pool)
 {
     if (jobs.empty() || T <= 0)
         return;
+    if (jobs.size() > 8)
+        throw std::invalid_argument("matmulMany: at most 8 matrices share one input");
     static const bool blasSingleThreaded = [] {
         openblas_set_num_threads(1); // our pool does the threading; OpenBLAS runs inside each task
         return true;
@@ -481,44 +593,37 @@ void matmulMany(std::span<const MatmulJob> jobs, const float* x, int T, ThreadPo
     if (macs < 65536)
         pool = nullptr;
     const int threads = pool ? pool->size() : 1;
-    const bool small = T <= kSmallBatch;
-    // Split every matrix into row chunks; tasks index the concatenation.
+    if (T <= kSmallBatch) {
+        StreamingSplit split(jobs, x, T, threads);
+        if (pool)
+            pool->parallelFor(threads, [&](int task, int) { split.run(task); });
+        else
+            split.run(0);
+        return;
+    }
+    // Prefill: few, large tiles per matrix (each sgemm call re-packs x, so fewer calls cost less, but
+    // keep 2 per thread); tasks index the concatenation.
     struct Part {
         int firstTask = 0, chunk = 0, rows = 0;
     };
     Part parts[8];
-    const size_t nJobs = std::min<size_t>(jobs.size(), 8);
     int tasks = 0;
-    for (size_t j = 0; j < nJobs; ++j) {
-        const TensorView& w = *jobs[j].w;
-        const int N = int(w.rows());
-        int chunk;
-        if (small) {
-            // Long contiguous runs (a matrix's share per thread, split in two so a slow thread can be
-            // helped; at most 1 MiB): each thread streams its rows with the prefetchers warmed up.
-            // 32 KiB chunks claimed in turn decoded 35 % slower: every claim started a cold stream.
-            const size_t rowBytes = dtypeBytes(w.type, w.cols());
-            chunk = int(std::max<size_t>(4, (1024 * 1024) / std::max<size_t>(rowBytes, 1)));
-            chunk = std::min(chunk, std::max(4, (N + threads * 2 - 1) / (threads * 2)));
-        } else {
-            // Few, large tiles: each sgemm call re-packs x, so fewer calls cost less (but keep 2 per thread).
-            chunk = std::min(kTileRows * 4, std::max(kTileRows, ((N + threads * 2 - 1) / (threads * 2) + 15) / 16 * 16));
-        }
+    for (size_t j = 0; j < jobs.size(); ++j) {
+        const int N = int(jobs[j].w->rows());
+        const int chunk =
+            std::min(kTileRows * 4, std::max(kTileRows, ((N + threads * 2 - 1) / (threads * 2) + 15) / 16 * 16));
         parts[j] = {tasks, chunk, N};
         tasks += (N + chunk - 1) / chunk;
     }
     auto body = [&](int task, int) {
         size_t j = 0;
-        while (j + 1 < nJobs && task >= parts[j + 1].firstTask)
+        while (j + 1 < jobs.size() && task >= parts[j + 1].firstTask)
             ++j;
         const Part& p = parts[j];
         const int r0 = (task - p.firstTask) * p.chunk;
         const int r1 = std::min(p.rows, r0 + p.chunk);
         const MatmulJob& job = jobs[j];
-        if (small)
-            rowsSmall(job.out, p.rows, x, T, *job.w, r0, r1);
-        else
-            rowsTile(job.out, p.rows, x, T, *job.w, r0, r1);
+        rowsTile(job.out, p.rows, x, T, *job.w, r0, r1);
         if (job.bias)
             for (int t = 0; t < T; ++t)
                 add(job.out + size_t(t) * p.rows + r0, job.out + size_t(t) * p.rows + r0, job.bias + r0, r1 - r0);

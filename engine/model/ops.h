@@ -28,6 +28,10 @@ void ropeFrequencies(float* invFreq, int headDim, float theta, const RopeScaling
 // Interleaved rotates pairs (2i, 2i+1); RotateHalf rotates pairs (i, i + D/2); pair i turns by pos * invFreq[i].
 void rope(float* x, int nHeads, int headDim, int pos, float theta, RopeLayout layout, const RopeScaling& scaling);
 void rope(float* x, int nHeads, int headDim, int pos, const float* invFreq, RopeLayout layout);
+// The same in two halves, so one position's angles serve q and k of every layer:
+// cosSin (headDim) = cos(pos * invFreq[i]) for i < D/2, then the sines.
+void ropeAngles(float* cosSin, int headDim, int pos, const float* invFreq);
+void ropeRotate(float* x, int nHeads, int headDim, const float* cosSin, RopeLayout layout);
 
 // out = silu(gate) * up (SwiGLU)                                        (n)
 void siluMul(float* out, const float* gate, const float* up, int n);

@@ -508,34 +508,12 @@ public:
     // Task `owner`: its own range from the front, then the others' from the back.
     void run(int owner)
     {
-        for (;;) {
-            Range& r = m_ranges[size_t(owner)];
-            uint64_t cur = r.fb.load(std::memory_order_relaxed);
-            int f, b;
-            do {
-                unpack(cur, f, b);
-                if (f >= b)
-                    break;
-            } while (!r.fb.compare_exchange_weak(cur, pack(std::min(b, f + m_piece), b), std::memory_order_relaxed));
-            if (f >= b)
-                break;
-            rows(f, std::min(b, f + m_piece));
-        }
-        for (int k = 1; k < m_threads; ++k) {
-            Range& r = m_ranges[size_t((owner + k) % m_threads)];
-            for (;;) {
-                uint64_t cur = r.fb.load(std::memory_order_relaxed);
-                int f, b;
-                do {
-                    unpack(cur, f, b);
-                    if (f >= b)
-                        break;
-                } while (!r.fb.compare_exchange_weak(cur, pack(f, std::max(f, b - m_piece)), std::memory_order_relaxed));
-                if (f >= b)
-                    break;
-                rows(std::max(f, b - m_piece), b);
-            }
-        }
+        int r0, r1;
+        while (claim(owner, true, r0, r1))
+            rows(r0, r1);
+        for (int k = 1; k < m_threads; ++k)
+            while (claim((owner + k) % m_threads, false, r0, r1))
+                rows(r0, r1);
     }
 
 private:
@@ -547,6 +525,22 @@ private:
     {
         f = int(uint32_t(v));
         b = int(uint32_t(v >> 32));
+    }
+
+    // Takes up to one piece off the front (the owner) or the back (a helper) of range t.
+    bool claim(int t, bool front, int& r0, int& r1)
+    {
+        std::atomic<uint64_t>& fb = m_ranges[size_t(t)].fb;
+        uint64_t cur = fb.load(std::memory_order_relaxed);
+        int f, b;
+        do {
+            unpack(cur, f, b);
+            if (f >= b)
+                return false;
+            r0 = front ? f : std::max(f, b - m_piece);
+            r1 = front ? std::min(b, f + m_piece) : b;
+        } while (!fb.compare_exchange_weak(cur, front ? pack(r1, b) : pack(f, r0), std::memory_order_relaxed));
+        return true;
     }
 
     // Concatenated rows [g0, g1), job by job.

@@ -20,6 +20,7 @@ namespace logitscope::cli {
 std::shared_ptr<const Model> loadModel(const Args& args)
 {
     LoadOptions o;
+    o.populate = true; // generate and bench run the model
     const std::string rounding = args.str("rope-rounding", "none");
     if (rounding == "fp16")
         o.ropeRounding = RopeScaling::Rounding::Fp16;

@@ -184,7 +184,7 @@ std::string GgufValue::toString(size_t maxItems) const
     return os.str();
 }
 
-GgufFile::GgufFile(const std::string& path) : m_file(std::make_shared<MappedFile>(path))
+GgufFile::GgufFile(const std::string& path, bool populate) : m_file(std::make_shared<MappedFile>(path, populate))
 {
     Cursor c(*m_file);
     if (m_file->size() < 24)

@@ -40,7 +40,7 @@ struct GgufValue {
 
 class GgufFile {
 public:
-    explicit GgufFile(const std::string& path);
+    explicit GgufFile(const std::string& path, bool populate = false); // populate: see MappedFile
 
     const std::string& path() const { return m_file->path(); }
     uint32_t version() const { return m_version; }

@@ -11,7 +11,9 @@ namespace logitscope {
 class MappedFile {
 public:
     // Maps `path` read-only; throws Error naming the file when it cannot be opened or mapped.
-    explicit MappedFile(const std::string& path);
+    // populate: read the whole file in now, in 2 MiB pages where the kernel can (preferHugePages) —
+    // for weights about to be streamed; metadata readers leave it off and fault in what they touch.
+    explicit MappedFile(const std::string& path, bool populate = false);
     ~MappedFile();
     MappedFile(const MappedFile&) = delete;
     MappedFile& operator=(const MappedFile&) = delete;
@@ -25,6 +27,7 @@ public:
 
 private:
     static void* mapAligned(int fd, size_t size);
+    void preferHugePages(int fd);
 
     std::string m_path;
     const uint8_t* m_data = nullptr;

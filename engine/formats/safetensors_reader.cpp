@@ -25,7 +25,7 @@ bool parseDType(const std::string& s, DType& t)
 
 } // namespace
 
-SafetensorsFile::SafetensorsFile(const std::string& path) : m_file(std::make_shared<MappedFile>(path))
+SafetensorsFile::SafetensorsFile(const std::string& path, bool populate) : m_file(std::make_shared<MappedFile>(path, populate))
 {
     auto fail = [&](const std::string& what) { throw Error(path + ": invalid safetensors: " + what); };
     const size_t size = m_file->size();

@@ -18,7 +18,7 @@ class SafetensorsFile {
 public:
     static constexpr size_t kMaxHeaderBytes = 100u << 20;
 
-    explicit SafetensorsFile(const std::string& path);
+    explicit SafetensorsFile(const std::string& path, bool populate = false); // populate: see MappedFile
 
     const std::string& path() const { return m_file->path(); }
     const std::vector<TensorView>& tensors() const { return m_tensors; }

@@ -39,6 +39,9 @@ struct Weights {
 // Choices about how a model is run that its files do not make.
 struct LoadOptions {
     RopeScaling::Rounding ropeRounding = RopeScaling::Rounding::None; // see RopeScaling::rounding
+    // Read the weights in at load, in 2 MiB pages where the kernel can (MappedFile::preferHugePages):
+    // set by whatever is about to run the model; info and tokenizer-only loads leave it off.
+    bool populate = false;
 };
 
 class Model {

@@ -21,7 +21,7 @@ namespace logitscope {
 
 class ModelLoader {
 public:
-    explicit ModelLoader(Model& m) : m_model(m) {}
+    ModelLoader(Model& m, bool populate) : m_model(m), m_populate(populate) {}
     void loadGguf(const std::string& path);
     void loadHfFolder(const std::string& dir);
 
@@ -37,6 +37,7 @@ private:
     void bindHfNames();
 
     Model& m_model;
+    bool m_populate; // LoadOptions::populate
     Lookup m_lookup;
     std::string m_source; // file named in shape errors
     std::function<std::string(const std::string&)> m_fileOf;
@@ -223,7 +224,7 @@ void ModelLoader::bindHfNames()
 
 void ModelLoader::loadGguf(const std::string& path)
 {
-    auto g = std::make_shared<GgufFile>(path);
+    auto g = std::make_shared<GgufFile>(path, m_populate);
     m_model.m_format = "gguf";
     m_model.m_name = g->getString("general.name", fs::path(path).stem().string());
     m_model.m_config = configFromGguf(*g);
@@ -287,7 +288,7 @@ void ModelLoader::loadHfFolder(const std::string& dir)
     auto shards = std::make_shared<std::vector<std::shared_ptr<SafetensorsFile>>>();
     auto owner = std::make_shared<std::map<std::string, std::pair<const TensorView*, std::string>>>();
     for (const std::string& f : files) {
-        auto s = std::make_shared<SafetensorsFile>(f);
+        auto s = std::make_shared<SafetensorsFile>(f, m_populate);
         for (const TensorView& t : s->tensors()) {
             if (owner->count(t.name))
                 throw Error(f + ": tensor '" + t.name + "' also appears in " + (*owner)[t.name].second);
@@ -319,7 +320,7 @@ std::shared_ptr<const Model> Model::load(const std::string& pathIn, const LoadOp
         throw Error(pathIn + ": no such file or folder");
     auto model = std::shared_ptr<Model>(new Model());
     model->m_path = pathIn;
-    ModelLoader loader(*model);
+    ModelLoader loader(*model, options.populate);
     if (fs::is_directory(p)) {
         loader.loadHfFolder(p.string());
     } else if (p.filename() == "config.json") {

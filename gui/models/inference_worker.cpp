@@ -45,7 +45,9 @@ void InferenceWorker::loadModel(const QString& path, const QString& device, int 
 {
     emit modelLoadStarted(path);
     try {
-        auto model = logitscope::Model::load(path.toStdString());
+        logitscope::LoadOptions load;
+        load.populate = true;
+        auto model = logitscope::Model::load(path.toStdString(), load);
         std::string notice;
         auto backend = logitscope::createBackend(model, device.isEmpty() ? "auto" : device.toStdString(), threads, &notice);
         ModelInfo info;

@@ -86,7 +86,9 @@ void LessonPlayer::ensureModel()
         if (m_modelPath.empty())
             throw LessonError(m_lesson.source, "model", "no model: the bundled default model was not found");
         try {
-            m_model = logitscope::Model::load(m_modelPath);
+            logitscope::LoadOptions options;
+            options.populate = true;
+            m_model = logitscope::Model::load(m_modelPath, options);
         } catch (const std::exception& e) {
             throw LessonError(m_lesson.source, "model", std::string("cannot load ") + m_modelPath + ": " + e.what());
         }

@@ -44,7 +44,7 @@ MainWindow::MainWindow(InferenceController* controller, Options options, QWidget
     // No central widget: every panel is a dock the user can move, float, close and bring back.
     m_modelDock = addPanel(tr("Model"), QStringLiteral("dock.model"), m_modelPanel, Qt::LeftDockWidgetArea);
     m_samplingDock = addPanel(tr("Sampling"), QStringLiteral("dock.sampling"), m_samplingPanel, Qt::LeftDockWidgetArea);
-    m_promptDock = addPanel(tr("Prompt & tokens"), QStringLiteral("dock.prompt"), m_promptPanel, Qt::RightDockWidgetArea);
+    m_promptDock = addPanel(tr("Prompt and tokens"), QStringLiteral("dock.prompt"), m_promptPanel, Qt::RightDockWidgetArea);
     m_generatedDock = addPanel(tr("Generated text"), QStringLiteral("dock.generated"), m_generatedPanel, Qt::RightDockWidgetArea);
     m_probabilityDock = addPanel(tr("Next-token probabilities"), QStringLiteral("dock.probabilities"), m_probabilityPanel,
                                  Qt::RightDockWidgetArea);
@@ -100,6 +100,8 @@ MainWindow::~MainWindow() = default;
 
 QDockWidget* MainWindow::addPanel(const QString& title, const QString& objectName, QWidget* panel, Qt::DockWidgetArea area)
 {
+    // The title also labels the dock's tab and its View-menu entry, where '&' marks a shortcut letter.
+    Q_ASSERT(!title.contains(QLatin1Char('&')));
     auto* dock = new QDockWidget(title, this);
     dock->setObjectName(objectName);
     dock->setWidget(panel);

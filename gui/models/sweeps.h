@@ -1,6 +1,6 @@
 // Measurement sweeps run on the worker with their own KvCache on the session's model and a fresh
 // backend of the same kind (the user's session and its cache are left alone):
-//  - contextSweep: for each prompt length L, prefill L tokens and time one decode step at that length;
+//  - contextSweep: for each prompt length L, prefill L tokens and time the decode step at that length (median of 5);
 //    with the attention-score memory L² × heads × 4 bytes per layer next to it (the course's claim:
 //    scores grow with L², per-token time with L).
 //  - throughputSweep: B = 1, 2, 4 … sequences forked from one prompt and decoded together in one

@@ -121,7 +121,7 @@ KvCachePanel::KvCachePanel(InferenceController* controller, Measurements* measur
     auto* note = new QLabel(tr("Attention compares every position with every other: its score matrix takes L² × heads "
                                "× 4 bytes per layer (if materialised), while one more token costs time roughly "
                                "proportional to L (it reads L cached keys and values). Run the sweep to measure it on "
-                               "this machine: prefill L tokens, then time one decode step."),
+                               "this machine: prefill L tokens, then time the decode step at L (median of 5)."),
                             context);
     note->setWordWrap(true);
     xl->addWidget(note);

@@ -82,6 +82,7 @@ LanesPanel::LanesPanel(InferenceController* controller, LaneRunner* runner, QWid
     m_view->setModel(runner->model());
     m_view->verticalHeader()->hide();
     m_view->verticalHeader()->setDefaultSectionSize(20);
+    m_view->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents); // tokens are never elided
     m_view->horizontalHeader()->setStretchLastSection(true);
     m_klPlot = new QCustomPlot(split);
     m_klPlot->setMinimumSize(240, 150);
@@ -182,6 +183,8 @@ void LanesPanel::setLaneSettings(const QList<logitscope::SamplingParams>& settin
     }
     m_filling = false;
 }
+
+void LanesPanel::setLaneCount(int lanes) { m_count->setValue(lanes); }
 
 QList<logitscope::SamplingParams> LanesPanel::laneSettings() const
 {

@@ -29,6 +29,7 @@ public:
 
     QList<logitscope::SamplingParams> laneSettings() const; // the table's lanes, on top of the controls' settings
     void setLaneSettings(const QList<logitscope::SamplingParams>& settings);
+    void setLaneCount(int lanes); // 2 to 4, as the Lanes box
     void copySettings(int from);                              // lane `from`'s settings to every other lane
     QTableView* comparisonView() const { return m_view; }
     QCustomPlot* klPlot() const { return m_klPlot; }

@@ -39,9 +39,15 @@ bool MeasurementShots::tick()
     case 0:
         if (!c->isPrefilled())
             return true;
-        // Lanes A (the controls' settings) and B (hotter), and C = a copy of A: C never leaves A's path.
-        runner->start(m_window->lanesPanel()->laneSettings().mid(0, 2)
-                      + QList<logitscope::SamplingParams>{m_window->lanesPanel()->laneSettings().value(0)});
+        {
+            // Lanes A (the controls' settings) and B (hotter), and C = a copy of A: C never leaves A's
+            // path. Set in the panel, so the picture shows the settings the lanes ran with.
+            auto* lanes = m_window->lanesPanel();
+            const auto settings = lanes->laneSettings();
+            lanes->setLaneSettings({settings.value(0), settings.value(1), settings.value(0)});
+            lanes->setLaneCount(3);
+            runner->start(lanes->laneSettings());
+        }
         ++m_stage;
         return false;
     case 1:

@@ -41,7 +41,7 @@ void MainWindow::addMeasurementViews()
     m_metricsPanel = new MetricsPanel(m_controller, m_measurements);
     m_lanesPanel = new LanesPanel(m_controller, m_laneRunner);
     m_replayPanel = new ReplayPanel;
-    auto* kv = addPanel(tr("KV cache & memory"), QStringLiteral("dock.kvcache"), m_kvCachePanel, Qt::RightDockWidgetArea);
+    auto* kv = addPanel(tr("KV cache and memory"), QStringLiteral("dock.kvcache"), m_kvCachePanel, Qt::RightDockWidgetArea);
     auto* metrics = addPanel(tr("Serving metrics"), QStringLiteral("dock.metrics"), m_metricsPanel, Qt::RightDockWidgetArea);
     auto* lanes = addPanel(tr("Side-by-side lanes"), QStringLiteral("dock.lanes"), m_lanesPanel, Qt::RightDockWidgetArea);
     auto* replay = addPanel(tr("Replay trace"), QStringLiteral("dock.replay"), m_replayPanel, Qt::RightDockWidgetArea);

@@ -1,4 +1,4 @@
-// The Prompt & tokens panel.
+// The Prompt and tokens panel.
 #include "panels/prompt_panel.h"
 
 #include "models/inference_controller.h"

@@ -266,7 +266,7 @@ void embeddingGather(float* out, const TensorView& table, const int32_t* ids, in
 
 namespace {
 
-constexpr int kSmallBatch = 8;   // up to this many input rows: stream the weights (decode kernels)
+constexpr int kSmallBatch = 16;  // up to this many input rows: stream the weights (decode kernels)
 constexpr int kTileRows = 64;    // weight rows converted to fp32 per sgemm call (prefill)
 // Decode kernels prefetch this far ahead of the weight row they read. Weights are memory-mapped in
 // 4 KiB pages and the hardware prefetchers stop at page boundaries, so without this every page

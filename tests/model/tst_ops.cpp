@@ -285,7 +285,7 @@ void TstOps::matmul_data()
                                     : (t == DType::Q8_0 || t == DType::Q4_0) ? QList<int>{96, 576}
                                                                                 : QList<int>{72, 77, 576};
         for (int cols : colsList)
-            for (int T : {1, 2, 3, 5, 8, 9, 70})
+            for (int T : {1, 2, 3, 5, 8, 9, 16, 17, 70}) // streaming up to 16 rows, sgemm tiles above
                 QTest::addRow("%s K=%d T=%d", dtypeName(t), cols, T) << int(t) << cols << T;
     }
 }

@@ -40,11 +40,20 @@ std::unique_ptr<Backend> openBackend(const Args& args, std::shared_ptr<const Mod
     const std::string weights = args.str("weights", "mapped");
     if (weights != "mapped" && weights != "memory")
         throw Error("--weights: expected mapped or memory, got '" + weights + "'");
+    // K/V element type: the CPU keeps fp32 unless asked for fp16; the CUDA backend always stores fp16.
+    const std::string kvType = args.str("kv-type", "");
+    if (!kvType.empty() && kvType != "f32" && kvType != "f16")
+        throw Error("--kv-type: expected f32 or f16, got '" + kvType + "'");
     auto backend = createBackend(std::move(model), device, args.integer("threads", 0), &notice);
     if (!notice.empty())
         std::fprintf(stderr, "note: %s\n", notice.c_str());
-    if (auto* cpu = dynamic_cast<CpuBackend*>(backend.get()); cpu && weights == "memory")
+    auto* cpu = dynamic_cast<CpuBackend*>(backend.get());
+    if (cpu && weights == "memory")
         cpu->loadWeightsIntoMemory();
+    if (cpu && kvType == "f16")
+        cpu->setKvType(DType::F16);
+    if (!cpu && kvType == "f32")
+        throw Error("--kv-type f32: the " + backend->name() + " backend stores keys and values as fp16");
     return backend;
 }
 

@@ -29,10 +29,18 @@ constexpr int kDirectMaxT = 4;   // up to this many new tokens: direct block wal
 constexpr int kQueryChunk = 32;  // query rows per prefill attention task
 constexpr int kMaxKeyParts = 8;  // decode: parts a query row's keys are split into (flash-decoding)
 
-// Runs fn(task, thread) for every task, on the pool when the work (multiply-adds) is worth it.
+// Keys and values are stored as float (fp32) or uint16_t (fp16, CpuBackend::setKvType); the
+// arithmetic is fp32 either way.
+inline float toFloat(float x) { return x; }
+inline float toFloat(uint16_t x) { return fp16ToFp32(x); }
+
 #ifdef LOGITSCOPE_AVX2_ATTENTION
+inline __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
+inline __m256 load8(const uint16_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+
 // Eight dot products q·k[j] (j < 8, rows of length D, D a multiple of 8) as one vector of sums.
-inline __m256 dot8(const float* q, const float* k, int D)
+template <class E>
+inline __m256 dot8(const float* q, const E* k, int D)
 {
     __m256 acc[8];
     for (int j = 0; j < 8; ++j)
@@ -40,7 +48,7 @@ inline __m256 dot8(const float* q, const float* k, int D)
     for (int i = 0; i < D; i += 8) {
         const __m256 qv = _mm256_loadu_ps(q + i);
         for (int j = 0; j < 8; ++j)
-            acc[j] = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k + size_t(j) * D + i), acc[j]);
+            acc[j] = _mm256_fmadd_ps(qv, load8(k + size_t(j) * D + i), acc[j]);
     }
     // Transpose-reduce: lane j of the result is the sum of acc[j].
     const __m256 s01 = _mm256_hadd_ps(acc[0], acc[1]), s23 = _mm256_hadd_ps(acc[2], acc[3]);
@@ -52,7 +60,8 @@ inline __m256 dot8(const float* q, const float* k, int D)
 #endif
 
 // scores[j] = q·k[j] * scale for n keys (rows of length D).
-inline void blockScores(float* scores, const float* q, const float* k, int n, int D, float scale)
+template <class E>
+inline void blockScores(float* scores, const float* q, const E* k, int n, int D, float scale)
 {
     int j = 0;
 #ifdef LOGITSCOPE_AVX2_ATTENTION
@@ -60,12 +69,17 @@ inline void blockScores(float* scores, const float* q, const float* k, int n, in
         for (; j + 8 <= n; j += 8)
             _mm256_storeu_ps(scores + j, _mm256_mul_ps(dot8(q, k + size_t(j) * D, D), _mm256_set1_ps(scale)));
 #endif
-    for (; j < n; ++j)
-        scores[j] = ops::dot(q, k + size_t(j) * D, D) * scale;
+    for (; j < n; ++j) {
+        float d = 0.0f;
+        for (int i = 0; i < D; ++i)
+            d += q[i] * toFloat(k[size_t(j) * D + i]);
+        scores[j] = d * scale;
+    }
 }
 
 // o += sum_j p[j] v[j] for n value rows of length D; o (D <= 128) stays in registers.
-inline void blockWeightedSum(float* o, const float* p, const float* v, int n, int D)
+template <class E>
+inline void blockWeightedSum(float* o, const float* p, const E* v, int n, int D)
 {
 #ifdef LOGITSCOPE_AVX2_ATTENTION
     if (D % 8 == 0 && D <= 128) {
@@ -75,9 +89,9 @@ inline void blockWeightedSum(float* o, const float* p, const float* v, int n, in
             acc[i] = _mm256_loadu_ps(o + 8 * i);
         for (int j = 0; j < n; ++j) {
             const __m256 pj = _mm256_set1_ps(p[j]);
-            const float* vj = v + size_t(j) * D;
+            const E* vj = v + size_t(j) * D;
             for (int i = 0; i < nv; ++i)
-                acc[i] = _mm256_fmadd_ps(pj, _mm256_loadu_ps(vj + 8 * i), acc[i]);
+                acc[i] = _mm256_fmadd_ps(pj, load8(vj + 8 * i), acc[i]);
         }
         for (int i = 0; i < nv; ++i)
             _mm256_storeu_ps(o + 8 * i, acc[i]);
@@ -85,19 +99,19 @@ inline void blockWeightedSum(float* o, const float* p, const float* v, int n, in
     }
 #endif
     for (int j = 0; j < n; ++j)
-        ops::axpy(o, p[j], v + size_t(j) * D, D);
+        for (int i = 0; i < D; ++i)
+            o[i] += p[j] * toFloat(v[size_t(j) * D + i]);
 }
 
-// Asks for n floats at p ahead of use: each (block, layer, head) run of keys or values is its own
-// 4 KiB stretch, where the hardware prefetchers would start cold.
-inline void prefetchFloats(const float* p, int n)
+// Asks for the bytes at p ahead of use: each (block, layer, head) run of keys or values starts a new
+// stretch, where the hardware prefetchers would start cold.
+inline void prefetchBytes(const uint8_t* p, size_t bytes)
 {
 #ifdef LOGITSCOPE_AVX2_ATTENTION
-    const char* c = reinterpret_cast<const char*>(p);
-    for (size_t off = 0; off < size_t(n) * sizeof(float); off += 64)
-        _mm_prefetch(c + off, _MM_HINT_T0);
+    for (size_t off = 0; off < bytes; off += 64)
+        _mm_prefetch(reinterpret_cast<const char*>(p + off), _MM_HINT_T0);
 #else
-    (void)p, (void)n;
+    (void)p, (void)bytes;
 #endif
 }
 
@@ -195,29 +209,35 @@ void CpuBackend::attendDirect(int layer, std::span<const SequenceInput> batch, c
         thread_local std::vector<float> scores;
         scores.resize(size_t(G) * size_t(n));
         const float* q = &m_q[size_t(sr.row0 + qr.t) * qDim + size_t(kvh) * G * D];
-        // scores = q Kᵀ / sqrt(D) for every head of the group, block by block
-        for (int b = b0; b < b1; ++b) {
-            if (b + 1 < b1)
-                prefetchFloats(kvHead(table[size_t(b + 1)], layer, 0, kvh), std::min(B, qr.S - (b + 1) * B) * D);
-            const float* K = kvHead(table[size_t(b)], layer, 0, kvh);
-            const int nb = std::min(B, qr.S - b * B);
-            for (int j = 0; j < G; ++j)
-                blockScores(&scores[size_t(j) * n + size_t(b - b0) * B], q + size_t(j) * D, K, nb, D, scale);
-        }
-        // softmax within the part (its max and sum kept for the merge), then o = p V
-        for (int j = 0; j < G; ++j) {
-            float* sj = slot + size_t(j) * (D + 2);
-            ops::softmax(&scores[size_t(j) * n], n, sj[D], sj[D + 1]);
-            std::fill(sj, sj + D, 0.0f);
-        }
-        for (int b = b0; b < b1; ++b) {
-            if (b + 1 < b1)
-                prefetchFloats(kvHead(table[size_t(b + 1)], layer, 1, kvh), std::min(B, qr.S - (b + 1) * B) * D);
-            const float* V = kvHead(table[size_t(b)], layer, 1, kvh);
-            const int nb = std::min(B, qr.S - b * B);
-            for (int j = 0; j < G; ++j)
-                blockWeightedSum(slot + size_t(j) * (D + 2), &scores[size_t(j) * n + size_t(b - b0) * B], V, nb, D);
-        }
+        const size_t eb = kvElementBytes();
+        auto keysIn = [&](int b) { return std::min(B, qr.S - b * B); }; // keys of block b
+        auto walk = [&](auto element) {
+            using E = decltype(element);
+            auto head = [&](int b, int kv) { return reinterpret_cast<const E*>(kvHead(table[size_t(b)], layer, kv, kvh)); };
+            // scores = q Kᵀ / sqrt(D) for every head of the group, block by block
+            for (int b = b0; b < b1; ++b) {
+                if (b + 1 < b1)
+                    prefetchBytes(kvHead(table[size_t(b + 1)], layer, 0, kvh), size_t(keysIn(b + 1)) * D * eb);
+                for (int j = 0; j < G; ++j)
+                    blockScores(&scores[size_t(j) * n + size_t(b - b0) * B], q + size_t(j) * D, head(b, 0), keysIn(b), D, scale);
+            }
+            // softmax within the part (its max and sum kept for the merge), then o = p V
+            for (int j = 0; j < G; ++j) {
+                float* sj = slot + size_t(j) * (D + 2);
+                ops::softmax(&scores[size_t(j) * n], n, sj[D], sj[D + 1]);
+                std::fill(sj, sj + D, 0.0f);
+            }
+            for (int b = b0; b < b1; ++b) {
+                if (b + 1 < b1)
+                    prefetchBytes(kvHead(table[size_t(b + 1)], layer, 1, kvh), size_t(keysIn(b + 1)) * D * eb);
+                for (int j = 0; j < G; ++j)
+                    blockWeightedSum(slot + size_t(j) * (D + 2), &scores[size_t(j) * n + size_t(b - b0) * B], head(b, 1), keysIn(b), D);
+            }
+        };
+        if (m_kvType == DType::F16)
+            walk(uint16_t{});
+        else
+            walk(float{});
         if (capture) // the part's probabilities; the merge rescales them to the whole row's
             for (int j = 0; j < G; ++j)
                 std::copy_n(&scores[size_t(j) * n], n, captureRow(qr, kvh * G + j) + k0);
@@ -282,8 +302,11 @@ void CpuBackend::attendGemm(int layer, const SequenceInput& in, const SeqRows& s
         float* dst = &m_kvGather[size_t(task) * headSpan];
         for (int b = 0; b < nBlocks; ++b) {
             const int n = std::min(B, S - b * B);
-            std::memcpy(dst + size_t(b) * B * D, kvHead(in.blockTable[size_t(b)], layer, kv, kvh),
-                        size_t(n) * D * sizeof(float));
+            const uint8_t* src = kvHead(in.blockTable[size_t(b)], layer, kv, kvh);
+            if (m_kvType == DType::F16)
+                dequantize(DType::F16, src, dst + size_t(b) * B * D, int64_t(n) * D);
+            else
+                std::memcpy(dst + size_t(b) * B * D, src, size_t(n) * D * sizeof(float));
         }
     });
 

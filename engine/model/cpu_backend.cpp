@@ -75,8 +75,7 @@ CpuBackend::CpuBackend(std::shared_ptr<const Model> model, int threads)
     m_outputNormBias = toFloats(w.outputNormBias);
     m_invFreq.resize(size_t(std::max(1, m_cfg.headDim / 2)));
     ops::ropeFrequencies(m_invFreq.data(), m_cfg.headDim, m_cfg.ropeTheta, m_cfg.ropeScaling);
-    m_headFloats = size_t(KvCache::kBlockSize) * size_t(m_cfg.headDim);
-    m_blockFloats = size_t(m_cfg.layers) * 2 * size_t(m_cfg.kvHeads) * m_headFloats;
+    setKvType(DType::F32);
     // The pool does the threading; OpenBLAS runs single-threaded inside each task.
     openblas_set_num_threads(1);
 }
@@ -105,6 +104,17 @@ void CpuBackend::loadWeightsIntoMemory()
     }
     m_resident = std::move(buf);
     m_residentBytes = hugePageBytes(total);
+}
+
+void CpuBackend::setKvType(DType type)
+{
+    if (type != DType::F32 && type != DType::F16)
+        throw Error(std::string("KV cache type: expected f32 or f16, got ") + dtypeName(type));
+    if (!m_kvBlocks.empty() && type != m_kvType)
+        throw Error("KV cache type: cannot change once blocks are reserved");
+    m_kvType = type;
+    m_headBytes = size_t(KvCache::kBlockSize) * size_t(m_cfg.headDim) * kvElementBytes();
+    m_blockBytes = size_t(m_cfg.layers) * 2 * size_t(m_cfg.kvHeads) * m_headBytes;
 }
 
 int CpuBackend::threads() const { return m_pool->size(); }
@@ -156,7 +166,7 @@ MemoryLedger CpuBackend::memory() const
                                     &lw.bUp, &lw.bDown})
             count(*t);
     m.weights += m_residentBytes;
-    m.kvCache = m_kvBlocks.size() * m_blockFloats * sizeof(float);
+    m.kvCache = m_kvBlocks.size() * m_blockBytes;
     for (const std::vector<float>* v : {&m_x, &m_xb, &m_q, &m_k, &m_v, &m_att, &m_hb, &m_hb2, &m_logits, &m_ropeAngles})
         m.activations += v->capacity() * sizeof(float);
     // Scratch: gathered K/V for prefill attention, plus per-thread weight tiles and score rows (estimated).
@@ -171,7 +181,7 @@ void CpuBackend::reserveKvBlocks(int blocks)
     const size_t have = m_kvBlocks.size();
     if (blocks < 0 || size_t(blocks) <= have)
         return;
-    const size_t blockBytes = m_blockFloats * sizeof(float);
+    const size_t blockBytes = m_blockBytes;
     const size_t more = size_t(blocks) - have;
     const size_t needed = more * blockBytes;
     size_t total = 0, available = 0;
@@ -196,9 +206,9 @@ void CpuBackend::reserveKvBlocks(int blocks)
     } catch (const std::exception&) {
         throw fail("and the allocation failed");
     }
-    auto* base = reinterpret_cast<float*>(arena.get());
+    uint8_t* base = arena.get();
     for (size_t b = 0; b < more; ++b)
-        m_kvBlocks.push_back({base + b * m_headFloats, more * m_headFloats});
+        m_kvBlocks.push_back({base + b * m_headBytes, more * m_headBytes});
     m_kvArenas.push_back(std::move(arena));
 }
 
@@ -212,7 +222,7 @@ void CpuBackend::copyKvBlock(int src, int dst, int tokens)
         for (int kv = 0; kv < 2; ++kv)
             for (int h = 0; h < m_cfg.kvHeads; ++h)
                 std::memcpy(kvHead(dst, l, kv, h), kvHead(src, l, kv, h),
-                            size_t(tokens) * size_t(m_cfg.headDim) * sizeof(float));
+                            size_t(tokens) * size_t(m_cfg.headDim) * kvElementBytes());
 }
 
 void CpuBackend::ensureActivations(int N)
@@ -261,12 +271,15 @@ void CpuBackend::storeKv(int layer, std::span<const SequenceInput> batch, const 
             const int block = batch[i].blockTable[size_t(pos / KvCache::kBlockSize)];
             const int slot = pos % KvCache::kBlockSize;
             const size_t r = size_t(rows[i].row0 + t);
-            for (int h = 0; h < Hkv; ++h) {
-                std::memcpy(kvHead(block, layer, 0, h) + size_t(slot) * D, &m_k[r * kvDim + size_t(h) * D],
-                            size_t(D) * sizeof(float));
-                std::memcpy(kvHead(block, layer, 1, h) + size_t(slot) * D, &m_v[r * kvDim + size_t(h) * D],
-                            size_t(D) * sizeof(float));
-            }
+            for (int h = 0; h < Hkv; ++h)
+                for (int kv = 0; kv < 2; ++kv) {
+                    const float* src = &(kv ? m_v : m_k)[r * kvDim + size_t(h) * D];
+                    uint8_t* dst = kvHead(block, layer, kv, h) + size_t(slot) * D * kvElementBytes();
+                    if (m_kvType == DType::F16)
+                        ops::toFp16(reinterpret_cast<uint16_t*>(dst), src, D);
+                    else
+                        std::memcpy(dst, src, size_t(D) * sizeof(float));
+                }
         }
     }
 }

@@ -1,9 +1,11 @@
 // CpuBackend: the reference forward pass (llama, qwen2, gpt2) in fp32 over weights of any stored dtype.
 // It reproduces Hugging Face transformers' eager forward; it is not an autograd engine nor a server:
-// one forward() at a time, K/V kept as fp32 in 16-token blocks owned here, block tables owned by KvCache.
+// one forward() at a time, K/V kept as fp32 (or fp16, setKvType) in 16-token blocks owned here, block
+// tables owned by KvCache.
 // Legend: T tokens, C hidden, V vocabulary, L layers, H query heads, Hkv key/value heads, D head dim, F ffn.
 #pragma once
 
+#include "common/dtype.h"
 #include "model/backend.h"
 #include "model/config.h"
 #include "model/huge_pages.h"
@@ -26,7 +28,12 @@ public:
     std::string name() const override { return "cpu"; }
     std::string deviceDescription() const override;
     MemoryLedger memory() const override;
-    size_t kvElementBytes() const override { return 4; }
+    size_t kvElementBytes() const override { return m_kvType == DType::F16 ? 2 : 4; }
+    // How K/V are stored: F32 (the default, exact) or F16 (llama.cpp's default cache type: half the
+    // memory, and half the bytes decode attention reads; each key and value rounded to fp16 as it is
+    // written, the arithmetic stays fp32). Only before the first reserveKvBlocks: throws Error after.
+    void setKvType(DType type);
+    DType kvType() const { return m_kvType; }
 
     void reserveKvBlocks(int blocks) override;
     int kvBlockCapacity() const override { return int(m_kvBlocks.size()); }
@@ -72,8 +79,8 @@ private:
                       const std::vector<int>& seqs, std::span<SequenceOutput> out, bool capture);
     void attendGemm(int layer, const SequenceInput& in, const SeqRows& rows, SequenceOutput& out, bool capture);
 
-    // One head of one layer in one block: (16, D) keys (kv = 0) or values (kv = 1).
-    float* kvHead(int block, int layer, int kv, int head) const
+    // One head of one layer in one block: (16, D) keys (kv = 0) or values (kv = 1), kvElementBytes() each.
+    uint8_t* kvHead(int block, int layer, int kv, int head) const
     {
         const KvBlockRef& b = m_kvBlocks[size_t(block)];
         return b.base + ((size_t(layer) * 2 + size_t(kv)) * m_cfg.kvHeads + size_t(head)) * b.stride;
@@ -89,17 +96,18 @@ private:
     std::vector<float> m_outputNorm, m_outputNormBias; // (C)
     std::vector<float> m_invFreq;                    // (D/2) RoPE inverse frequencies, scaling applied
 
-    // KV storage: arenas of n blocks laid out (L, 2, Hkv, n, 16, D) fp32, one arena per reservation.
+    // KV storage: arenas of n blocks laid out (L, 2, Hkv, n, 16, D), one arena per reservation.
     // One head's 16 keys of a block are 16 x D contiguous floats, and the same head of the arena's next
     // block follows them: a sequence's blocks are handed out in ascending order, so decode attention
     // reads each (layer, head) as one long run the hardware prefetchers can follow, not a 4 KiB piece
     // per block. Arenas sit on huge pages (one TLB entry covers 2 MiB of keys).
     struct KvBlockRef {
-        float* base = nullptr; // layer 0, keys, head 0 of this block
-        size_t stride = 0;     // floats from one (layer, kv, head) run of the arena to the next
+        uint8_t* base = nullptr; // layer 0, keys, head 0 of this block
+        size_t stride = 0;       // bytes from one (layer, kv, head) run of the arena to the next
     };
-    size_t m_headFloats = 0;                         // 16 * D
-    size_t m_blockFloats = 0;                        // L * 2 * Hkv * 16 * D
+    DType m_kvType = DType::F32;
+    size_t m_headBytes = 0;                          // 16 * D elements
+    size_t m_blockBytes = 0;                         // L * 2 * Hkv * 16 * D elements
     std::vector<HugePageMemory> m_kvArenas;
     std::vector<KvBlockRef> m_kvBlocks;              // (blocks) into m_kvArenas
 

@@ -131,6 +131,18 @@ void softmax(float* x, int n, float& maxOut, float& sumOut)
     sumOut = float(sum);
 }
 
+void toFp16(uint16_t* out, const float* x, int n)
+{
+    int i = 0;
+#ifdef LOGITSCOPE_AVX2
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i),
+                         _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+#endif
+    for (; i < n; ++i)
+        out[i] = fp32ToFp16(x[i]);
+}
+
 void add(float* out, const float* a, const float* b, int n)
 {
     for (int i = 0; i < n; ++i)

@@ -33,6 +33,9 @@ void rope(float* x, int nHeads, int headDim, int pos, const float* invFreq, Rope
 void ropeAngles(float* cosSin, int headDim, int pos, const float* invFreq);
 void ropeRotate(float* x, int nHeads, int headDim, const float* cosSin, RopeLayout layout);
 
+// out[i] = x[i] rounded to fp16 (nearest even, as torch's .half())                  (n)
+void toFp16(uint16_t* out, const float* x, int n);
+
 // out = silu(gate) * up (SwiGLU)                                        (n)
 void siluMul(float* out, const float* gate, const float* up, int n);
 // out = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))  — GPT-2's "gelu_new"   (n)

@@ -26,7 +26,9 @@ inline std::vector<double> referenceTensor(const TensorView& t)
     return out;
 }
 
-inline ReferenceResult referenceForward(const Model& model, const std::vector<int32_t>& ids)
+// fp16Kv: keys (after RoPE) and values rounded to fp16 before attention uses them, as a KV cache of
+// fp16 elements stores them (CpuBackend::setKvType(DType::F16), llama.cpp's default cache type).
+inline ReferenceResult referenceForward(const Model& model, const std::vector<int32_t>& ids, bool fp16Kv = false)
 {
     const ModelConfig& c = model.config();
     const Weights& w = model.weights();
@@ -107,6 +109,10 @@ inline ReferenceResult referenceForward(const Model& model, const std::vector<in
                 rope(q[size_t(t)], H, t);
                 rope(k[size_t(t)], Hkv, t);
             }
+            if (fp16Kv)
+                for (Vec* kv : {&k[size_t(t)], &v[size_t(t)]})
+                    for (double& e : *kv)
+                        e = fp16ToFp32(fp32ToFp16(float(e)));
         }
         for (int t = 0; t < T; ++t) {
             Vec att(static_cast<size_t>(H * D), 0.0);

@@ -155,6 +155,27 @@ private slots:
         QVERIFY2(bad.err.contains("--weights"), qPrintable(bad.err));
     }
 
+    // --kv-type f16 halves the cache's bytes per token and moves the distribution by fp16 rounding only.
+    void kvTypeF16()
+    {
+        const QString model = QStringLiteral(LOGITSCOPE_SOURCE_DIR "/resources/models/logitscope-brown");
+        QStringList args{"generate", "--model", model, "--prompt", "The jury said", "--greedy", "--max-new-tokens",
+                         "6", "--json"};
+        const Result f32 = cli(args);
+        QVERIFY2(f32.code == 0, qPrintable(f32.err));
+        const Result f16 = cli(args << "--kv-type" << "f16");
+        QVERIFY2(f16.code == 0, qPrintable(f16.err));
+        const auto a = nlohmann::json::parse(f32.out.toStdString()), b = nlohmann::json::parse(f16.out.toStdString());
+        QCOMPARE(b["metrics"]["kv_bytes_per_token"].get<int>() * 2, a["metrics"]["kv_bytes_per_token"].get<int>());
+        // The first step's distribution comes from the prompt alone: close, not equal.
+        const double lpA = a["steps"][0]["logprob"].get<double>(), lpB = b["steps"][0]["logprob"].get<double>();
+        QVERIFY2(std::fabs(lpA - lpB) < 1e-2, qPrintable(QString("%1 vs %2").arg(lpA).arg(lpB)));
+        QCOMPARE(b["steps"][0]["id"], a["steps"][0]["id"]);
+        const Result bad = cli({"generate", "--model", model, "--prompt", "a", "--kv-type", "q8"});
+        QCOMPARE(bad.code, 2);
+        QVERIFY2(bad.err.contains("--kv-type") && bad.err.contains("q8"), qPrintable(bad.err));
+    }
+
     void beamsAndTrace()
     {
         REQUIRE_SHARED("models/ref-llama-spm");

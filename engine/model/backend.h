@@ -89,5 +89,8 @@ void registerBackendFactory(const std::string& name, BackendFactory factory);
 std::vector<std::string> availableBackends();
 std::unique_ptr<Backend> createBackend(std::shared_ptr<const Model> model, const std::string& device,
                                        int threads = 0, std::string* notice = nullptr);
+// A new backend like `like` (its device, and on the CPU its thread count and KV element type) with an
+// empty KV cache: for a fresh session or a measurement that must leave the user's cache alone.
+std::unique_ptr<Backend> createBackendLike(const Backend& like, std::shared_ptr<const Model> model);
 
 } // namespace logitscope

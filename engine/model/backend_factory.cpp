@@ -87,4 +87,14 @@ std::unique_ptr<Backend> createBackend(std::shared_ptr<const Model> model, const
     throw Error("unknown device '" + device + "' (available: auto, " + names + ")");
 }
 
+std::unique_ptr<Backend> createBackendLike(const Backend& like, std::shared_ptr<const Model> model)
+{
+    if (const auto* cpu = dynamic_cast<const CpuBackend*>(&like)) {
+        auto fresh = std::make_unique<CpuBackend>(std::move(model), cpu->threads());
+        fresh->setKvType(cpu->kvType());
+        return fresh;
+    }
+    return createBackend(std::move(model), like.name());
+}
+
 } // namespace logitscope

@@ -72,7 +72,9 @@ public:
     void postToWorker(std::function<void(InferenceWorker& worker)> task);
 
 public slots:
-    void loadModel(const QString& path, const QString& device = QStringLiteral("auto"), int threads = 0);
+    // kvType: "f32" or "f16", how the CPU backend stores keys and values (a GPU always keeps fp16).
+    void loadModel(const QString& path, const QString& device = QStringLiteral("auto"), int threads = 0,
+                   const QString& kvType = QStringLiteral("f32"));
     // The prompt as typed (tokenized live on a pool thread; stale results are dropped).
     void setPrompt(const QString& text, bool chat = false, const QString& system = {});
     // Step: reads the prompt first when it is new (showing the first distribution), else chooses one token.
@@ -96,7 +98,7 @@ public slots:
 
 signals:
     // forwarded to the worker (queued)
-    void loadModelRequested(const QString& path, const QString& device, int threads);
+    void loadModelRequested(const QString& path, const QString& device, int threads, const QString& kvType);
     void prefillRequested(const QString& prompt, bool chat, const QString& system, const logitscope::SamplingParams& params);
     void stepRequested(int lane);
     void runRequested(int lane);

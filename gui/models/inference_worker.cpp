@@ -3,6 +3,7 @@
 
 #include "common/error.h"
 #include "model/backend.h"
+#include "model/cpu_backend.h"
 #include "model/model.h"
 
 #include <QThread>
@@ -41,7 +42,7 @@ bool InferenceWorker::ready(const char* command)
     return false;
 }
 
-void InferenceWorker::loadModel(const QString& path, const QString& device, int threads)
+void InferenceWorker::loadModel(const QString& path, const QString& device, int threads, const QString& kvType)
 {
     emit modelLoadStarted(path);
     try {
@@ -50,6 +51,9 @@ void InferenceWorker::loadModel(const QString& path, const QString& device, int 
         auto model = logitscope::Model::load(path.toStdString(), load);
         std::string notice;
         auto backend = logitscope::createBackend(model, device.isEmpty() ? "auto" : device.toStdString(), threads, &notice);
+        if (kvType == QLatin1String("f16"))
+            if (auto* cpu = dynamic_cast<logitscope::CpuBackend*>(backend.get()))
+                cpu->setKvType(logitscope::DType::F16);
         ModelInfo info;
         const auto& cfg = model->config();
         info.path = path;
@@ -63,6 +67,7 @@ void InferenceWorker::loadModel(const QString& path, const QString& device, int 
         info.parameters = model->parameterCount();
         info.weightBytes = model->weightBytes();
         info.kvBytesPerToken = cfg.kvBytesPerToken(backend->kvElementBytes());
+        info.kvElementBytes = int(backend->kvElementBytes());
         info.contextLength = cfg.contextLength;
         info.vocabSize = cfg.vocabSize;
         info.layers = cfg.layers;
@@ -305,7 +310,7 @@ void InferenceWorker::reset()
         try {
             // A fresh session on the same model: no prompt, no lanes, an empty KV cache.
             auto options = m_session->options();
-            auto backend = logitscope::createBackend(m_model, m_session->backend().name(), 0, nullptr);
+            auto backend = logitscope::createBackendLike(m_session->backend(), m_model);
             m_session.reset();
             m_session = std::make_unique<logitscope::Session>(m_model, std::move(backend), options);
             m_session->setCancelFlag(&m_flags->cancel);

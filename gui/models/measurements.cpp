@@ -131,7 +131,7 @@ namespace {
 // A backend of the session's kind for the sweep alone: the user's cache stays as it is.
 std::unique_ptr<logitscope::Backend> sweepBackend(const logitscope::Session& session)
 {
-    return logitscope::createBackend(session.modelPtr(), session.backend().name(), 0, nullptr);
+    return logitscope::createBackendLike(session.backend(), session.modelPtr());
 }
 
 } // namespace

@@ -25,6 +25,7 @@ QByteArray sessionToJson(const SessionDocument& doc)
     Json j = {{"logitscope_session", SessionDocument::kVersion},
               {"model", doc.modelPath.toStdString()},
               {"device", doc.device.toStdString()},
+              {"kv_type", doc.kvType.toStdString()},
               {"prompt", doc.prompt.toStdString()},
               {"chat", doc.chat},
               {"system", doc.system.toStdString()},
@@ -74,6 +75,11 @@ SessionDocument sessionFromJson(const QByteArray& text)
         fail("model", "empty path");
     if (has(j, "device"))
         doc.device = QString::fromStdString(string(j.at("device"), "device"));
+    if (has(j, "kv_type")) {
+        doc.kvType = QString::fromStdString(string(j.at("kv_type"), "kv_type"));
+        if (doc.kvType != QLatin1String("f32") && doc.kvType != QLatin1String("f16"))
+            fail("kv_type", "expected \"f32\" or \"f16\", got \"" + doc.kvType.toStdString() + "\"");
+    }
     doc.prompt = QString::fromStdString(string(member(j, "prompt", ""), "prompt"));
     if (has(j, "chat"))
         doc.chat = boolean(j.at("chat"), "chat");

@@ -33,6 +33,7 @@ struct SessionDocument {
     static constexpr int kVersion = 1;
     QString modelPath;
     QString device = QStringLiteral("auto");
+    QString kvType = QStringLiteral("f32"); // how the CPU stores keys and values ("f32" or "f16")
     QString prompt;
     bool chat = false;
     QString system;

@@ -29,6 +29,12 @@ QString laneKindName(logitscope::LaneKind kind)
     return QStringLiteral("lane");
 }
 
+// "f16" when the CPU stores keys and values as fp16, else "f32" (a GPU's fp16 is not a choice).
+QString kvTypeOf(const ModelInfo& info)
+{
+    return info.backend == QLatin1String("cpu") && info.kvElementBytes == 2 ? QStringLiteral("f16") : QStringLiteral("f32");
+}
+
 } // namespace
 
 SessionStore::SessionStore(InferenceController* controller, QObject* parent)
@@ -46,6 +52,7 @@ void SessionStore::capture(std::function<void(const SessionDocument&, const Trac
     SessionDocument doc;
     doc.modelPath = m_controller->modelInfo().path;
     doc.device = m_controller->modelInfo().backend.isEmpty() ? QStringLiteral("auto") : m_controller->modelInfo().backend;
+    doc.kvType = kvTypeOf(m_controller->modelInfo());
     doc.prompt = m_controller->prompt();
     doc.chat = m_controller->chatTemplate();
     doc.settings = m_controller->sampling();
@@ -165,7 +172,8 @@ void SessionStore::continueRestore()
     auto* c = m_controller;
     if (m_phase == 0) {
         m_phase = 1;
-        if (!c->hasModel() || QFileInfo(c->modelInfo().path) != QFileInfo(m_doc.modelPath)) {
+        if (!c->hasModel() || QFileInfo(c->modelInfo().path) != QFileInfo(m_doc.modelPath) ||
+            kvTypeOf(c->modelInfo()) != m_doc.kvType) {
             if (!QFileInfo::exists(m_doc.modelPath)) {
                 fail(tr("The session's model %1 is not on this machine. Open it elsewhere, or replay a trace instead.")
                          .arg(m_doc.modelPath));
@@ -174,7 +182,7 @@ void SessionStore::continueRestore()
             m_waits << connect(c, &InferenceController::modelLoadFinished, this, [this] { continueRestore(); });
             m_waits << connect(c, &InferenceController::modelLoadFailed, this,
                                [this](const QString&, const QString& message) { fail(tr("Could not open the session's model: %1").arg(message)); });
-            c->loadModel(m_doc.modelPath, m_doc.device);
+            c->loadModel(m_doc.modelPath, m_doc.device, 0, m_doc.kvType);
             return;
         }
     }

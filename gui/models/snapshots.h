@@ -28,6 +28,7 @@ struct ModelInfo {
     qint64 parameters = 0;
     quint64 weightBytes = 0;
     quint64 kvBytesPerToken = 0;
+    int kvElementBytes = 4;  // 4 (fp32) or 2 (fp16): how the backend stores keys and values
     int contextLength = 0;
     int vocabSize = 0;
     int layers = 0;

@@ -12,6 +12,7 @@
 #endif
 
 #include <QComboBox>
+#include <QSignalBlocker>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QFormLayout>
@@ -80,6 +81,22 @@ ModelPanel::ModelPanel(InferenceController* controller, QWidget* parent) : QWidg
                             "falls back to the CPU. Takes effect when a model is opened."));
     deviceRow->addWidget(m_device, 1);
     layout->addLayout(deviceRow);
+
+    auto* kvRow = new QHBoxLayout;
+    kvRow->addWidget(new QLabel(tr("KV cache:"), this));
+    m_kvType = new QComboBox(this);
+    m_kvType->addItem(tr("fp32 (exact)"), QStringLiteral("f32"));
+    m_kvType->addItem(tr("fp16 (half the memory, as llama.cpp)"), QStringLiteral("f16"));
+    m_kvType->setToolTip(tr("How the CPU stores every token's keys and values. fp16 halves the cache (see the KV cache "
+                            "row below and the KV cache panel) and rounds each key and value to 3 significant "
+                            "digits: compare the bars before and after. A GPU always stores fp16. Changing it "
+                            "reopens the model."));
+    kvRow->addWidget(m_kvType, 1);
+    layout->addLayout(kvRow);
+    connect(m_kvType, &QComboBox::currentIndexChanged, this, [this] {
+        if (m_controller->hasModel())
+            load(m_controller->modelInfo().path);
+    });
 
     m_progress = new QProgressBar(this);
     m_progress->setRange(0, 0);
@@ -162,14 +179,14 @@ void ModelPanel::openFile()
     const QString path = QFileDialog::getOpenFileName(this, tr("Open a GGUF model"), QString(),
                                                       tr("GGUF models (*.gguf);;All files (*)"));
     if (!path.isEmpty())
-        m_controller->loadModel(path, m_device->currentData().toString());
+        load(path);
 }
 
 void ModelPanel::openFolder()
 {
     const QString path = QFileDialog::getExistingDirectory(this, tr("Open a Hugging Face model folder"));
     if (!path.isEmpty())
-        m_controller->loadModel(path, m_device->currentData().toString());
+        load(path);
 }
 
 void ModelPanel::openPath(const QString& path)
@@ -177,7 +194,12 @@ void ModelPanel::openPath(const QString& path)
 #ifdef LOGITSCOPE_HAVE_HUB
     hub::RecentModels().add(path);
 #endif
-    m_controller->loadModel(path, m_device->currentData().toString());
+    load(path);
+}
+
+void ModelPanel::load(const QString& path)
+{
+    m_controller->loadModel(path, m_device->currentData().toString(), 0, m_kvType->currentData().toString());
 }
 
 void ModelPanel::browseModels()
@@ -204,6 +226,10 @@ void ModelPanel::setValue(int row, const QString& text, const QString& tooltip)
 
 void ModelPanel::showInfo(const ModelInfo& info)
 {
+    if (info.backend == QLatin1String("cpu")) { // a restored session may have chosen the other type
+        const QSignalBlocker quiet(m_kvType);
+        m_kvType->setCurrentIndex(m_kvType->findData(info.kvElementBytes == 2 ? QStringLiteral("f16") : QStringLiteral("f32")));
+    }
     m_status->setText(tr("<span style='color:#1b7f3b'>●</span> Model loaded"));
     setValue(NameRow, info.name, info.path);
     setValue(ArchRow, info.architecture + QStringLiteral(" (%1)").arg(info.format),
@@ -220,9 +246,10 @@ void ModelPanel::showInfo(const ModelInfo& info)
     if (!info.backendNotice.isEmpty())
         device += QStringLiteral("\n(") + info.backendNotice + QLatin1Char(')');
     setValue(DeviceRow, QStringLiteral("%1 — %2").arg(info.backend.toUpper(), device));
-    setValue(KvRow, tr("%1 per token · %2 for the full context")
+    setValue(KvRow, tr("%1 per token · %2 for the full context (%3)")
                         .arg(humanBytes(double(info.kvBytesPerToken)),
-                             humanBytes(double(info.kvBytesPerToken) * info.contextLength)),
+                             humanBytes(double(info.kvBytesPerToken) * info.contextLength),
+                             info.kvElementBytes == 2 ? tr("fp16") : tr("fp32")),
              tr("Every token the model has read keeps its keys and values (K/V) of every layer, so "
                 "later tokens can attend to it without recomputing. This is what that memory costs."));
 }

@@ -34,6 +34,8 @@ public slots:
     void browseModels();
 
 private:
+    // Opens `path` with the panel's device and KV-cache choices.
+    void load(const QString& path);
     void showInfo(const ModelInfo& info);
     void showEmpty();
     void setValue(int row, const QString& text, const QString& tooltip = {});
@@ -42,6 +44,7 @@ private:
     QPushButton* m_openFile;
     QPushButton* m_openFolder;
     QComboBox* m_device;
+    QComboBox* m_kvType;
     QProgressBar* m_progress;
     QLabel* m_status;
     QLabel* m_error;

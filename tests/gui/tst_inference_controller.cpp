@@ -5,6 +5,7 @@
 #include "models/generated_tokens_model.h"
 #include "models/inference_controller.h"
 #include "models/lane_model.h"
+#include "models/measurements.h"
 #include "models/prompt_tokens_model.h"
 #include "test_model.h"
 
@@ -60,6 +61,50 @@ void loadAndRead(InferenceController& c, const QString& path, const SamplingPara
 class TstInferenceController : public QObject {
     Q_OBJECT
 private slots:
+    // The KV cache as fp16: half the bytes per token, reported as such, and the session runs as usual;
+    // a reset keeps the choice (a fresh backend like the old one).
+    void fp16KvCache()
+    {
+        REQUIRE_TEST_MODEL(path);
+        InferenceController c;
+        Measurements measurements(&c);
+        QSignalSpy loaded(&c, &InferenceController::modelLoadFinished);
+        c.loadModel(path, QStringLiteral("cpu"));
+        QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 1, kTimeout);
+        const quint64 fp32Bytes = c.modelInfo().kvBytesPerToken;
+        QCOMPARE(c.modelInfo().kvElementBytes, 4);
+        c.loadModel(path, QStringLiteral("cpu"), 0, QStringLiteral("f16"));
+        QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 2, kTimeout);
+        QCOMPARE(c.modelInfo().kvElementBytes, 2);
+        QCOMPARE(c.modelInfo().kvBytesPerToken * 2, fp32Bytes);
+        c.setSampling(longGreedy());
+        c.setPrompt(kPrompt);
+        QTRY_VERIFY_WITH_TIMEOUT(c.promptTokenCount() > 0, kTimeout);
+        QSignalSpy steps(&c, &InferenceController::stepAvailable);
+        c.step(); // reads the prompt
+        QTRY_VERIFY_WITH_TIMEOUT(c.isPrefilled() && !c.isBusy(), kTimeout);
+        c.step();
+        QTRY_COMPARE_WITH_TIMEOUT(steps.count(), 1, kTimeout);
+        QTRY_VERIFY_WITH_TIMEOUT(!c.isBusy(), kTimeout);
+        QCOMPARE(c.generatedCount(), 1);
+        measurements.requestKv();
+        QTRY_VERIFY_WITH_TIMEOUT(measurements.kv().valid && measurements.kv().stats.tokensStored > 0, kTimeout);
+        QCOMPARE(measurements.kv().elementBytes, quint64(2));
+        QCOMPARE(quint64(measurements.kv().stats.bytesPerToken), c.modelInfo().kvBytesPerToken);
+
+        c.reset();
+        QTRY_VERIFY_WITH_TIMEOUT(!c.isBusy() && c.generatedCount() == 0, kTimeout);
+        c.setPrompt(kPrompt);
+        QTRY_VERIFY_WITH_TIMEOUT(c.promptTokenCount() > 0, kTimeout);
+        c.step();
+        QTRY_VERIFY_WITH_TIMEOUT(c.isPrefilled() && !c.isBusy(), kTimeout);
+        QSignalSpy fresh(&measurements, &Measurements::kvAvailable);
+        measurements.requestKv();
+        QTRY_VERIFY_WITH_TIMEOUT(fresh.count() > 0, kTimeout);
+        QVERIFY(measurements.kv().stats.tokensStored > 0);
+        QCOMPARE(measurements.kv().elementBytes, quint64(2)); // still fp16 after the reset
+    }
+
     void loadPrefillStepRewindBranchReset()
     {
         REQUIRE_TEST_MODEL(path);

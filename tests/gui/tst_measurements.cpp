@@ -163,9 +163,11 @@ private slots:
         branch.tokens = {{5, false}, {9, true}, {3, false}};
         doc.lanes = {root, branch};
         doc.currentLane = 1;
+        doc.kvType = QStringLiteral("f16");
         const QByteArray json = sessionToJson(doc);
         const SessionDocument back = sessionFromJson(json);
         QCOMPARE(back.modelPath, doc.modelPath);
+        QCOMPARE(back.kvType, QStringLiteral("f16"));
         QCOMPARE(back.prompt, doc.prompt);
         QVERIFY(back.settings == doc.settings);
         QCOMPARE(back.lanes.size(), 2);
@@ -193,6 +195,10 @@ private slots:
         bad = json;
         bad.replace("\"prompt\":", "\"prompt_\":");
         QVERIFY2(errorOf(bad).startsWith(QStringLiteral("prompt: missing")), qPrintable(errorOf(bad)));
+        bad = json;
+        bad.replace("\"kv_type\": \"f16\"", "\"kv_type\": \"q4\"");
+        QVERIFY2(errorOf(bad).contains(QStringLiteral("kv_type")) && errorOf(bad).contains(QStringLiteral("q4")),
+                 qPrintable(errorOf(bad)));
         bad = json;
         bad.replace("\"kind\": \"branch\"", "\"kind\": \"tree\"");
         QVERIFY(errorOf(bad).contains(QStringLiteral("lanes[1].kind")));

@@ -86,11 +86,14 @@ ModelPanel::ModelPanel(InferenceController* controller, QWidget* parent) : QWidg
     kvRow->addWidget(new QLabel(tr("KV cache:"), this));
     m_kvType = new QComboBox(this);
     m_kvType->addItem(tr("fp32 (exact)"), QStringLiteral("f32"));
-    m_kvType->addItem(tr("fp16 (half the memory, as llama.cpp)"), QStringLiteral("f16"));
-    m_kvType->setToolTip(tr("How the CPU stores every token's keys and values. fp16 halves the cache (see the KV cache "
-                            "row below and the KV cache panel) and rounds each key and value to 3 significant "
-                            "digits: compare the bars before and after. A GPU always stores fp16. Changing it "
-                            "reopens the model."));
+    m_kvType->addItem(tr("fp16 (half)"), QStringLiteral("f16"));
+    // Sized like the device box, not by its longest entry: the dock stays as narrow as it was.
+    m_kvType->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+    m_kvType->setMinimumContentsLength(8);
+    m_kvType->setToolTip(tr("How the CPU stores every token's keys and values. fp16 (llama.cpp's default) halves the "
+                            "cache (see the KV cache row below and the KV cache panel) and rounds each key and value "
+                            "to about 3 significant digits: compare the bars before and after. A GPU always stores "
+                            "fp16. Changing it reopens the model."));
     kvRow->addWidget(m_kvType, 1);
     layout->addLayout(kvRow);
     connect(m_kvType, &QComboBox::currentIndexChanged, this, [this] {

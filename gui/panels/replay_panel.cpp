@@ -98,7 +98,7 @@ void ReplayPanel::showStep(int step)
         return;
     }
     const auto& rec = m_model->trace().steps[size_t(m_model->step())];
-    m_stepInfo->setText(tr("step %1 / %2").arg(m_model->step()).arg(m_model->steps() - 1));
+    m_stepInfo->setText(tr("step %1 (of 0–%2)").arg(m_model->step()).arg(m_model->steps() - 1));
     const QString before = m_model->textUpTo(m_model->step()).toHtmlEscaped();
     const QString token = QString::fromUtf8(QByteArray::fromStdString(rec.bytes)).toHtmlEscaped();
     m_text->setHtml(tr("<p style='color:gray'>%1</p><p>%2<span style='background:#ffd27a'><b>%3</b></span></p>"

@@ -105,12 +105,14 @@ void* MappedFile::mapAligned(int fd, size_t size)
         errno = err;
         return MAP_FAILED;
     }
+    // The reservation spans whole pages: [base, base + kHuge + pages(size)); the file mapping covers
+    // [aligned, aligned + pages(size)). What is left either side goes back.
+    const size_t pageSize = size_t(::sysconf(_SC_PAGESIZE));
+    const size_t pages = (size + pageSize - 1) / pageSize * pageSize;
     if (aligned > base)
         ::munmap(base, size_t(aligned - base));
-    const size_t mappedEnd = (size + 4095) / 4096 * 4096;
-    const size_t tail = size_t(base + size + kHuge - (aligned + mappedEnd));
-    if (tail > 0)
-        ::munmap(aligned + mappedEnd, tail);
+    if (base + kHuge > aligned)
+        ::munmap(aligned + pages, size_t(base + kHuge - aligned));
 #ifdef MADV_HUGEPAGE
     ::madvise(aligned, size, MADV_HUGEPAGE); // a hint: refused on kernels without file THP, harmlessly
 #endif

@@ -11,12 +11,12 @@
 
 #include <algorithm>
 #include <atomic>
-#include <stdexcept>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <memory>
-#include <cstring>
 #include <numbers>
+#include <stdexcept>
 #include <vector>
 
 #if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)

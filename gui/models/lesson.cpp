@@ -32,6 +32,7 @@ constexpr ActionName kActions[] = {
     {LessonAction::Beam, "beam", false},               {LessonAction::Tokenize, "tokenize", false},
     {LessonAction::Recompute, "recompute", false},     {LessonAction::SweepContext, "sweep-context", false},
     {LessonAction::SweepThroughput, "sweep-throughput", false}, {LessonAction::ShowPanel, "show-panel", false},
+    {LessonAction::KvPrecision, "kv-precision", false},
 };
 
 // Which keys each check needs (beyond "kind"); the evaluator (lesson_checks.cpp) reads them.
@@ -65,6 +66,8 @@ const std::map<std::string, std::vector<std::string>>& checkRequirements()
         {"kv_sharing_saves", {}},
         {"kv_tokens", {"op", "value"}},
         {"recompute_slower", {}},
+        {"kv_fp16_halves", {}},
+        {"kv_fp16_close", {"value"}},
         {"sweep_compare", {"sweep", "series", "op"}},
         {"sweep_monotonic", {"sweep", "series", "direction"}},
     };

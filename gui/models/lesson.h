@@ -37,6 +37,7 @@ enum class LessonAction {
     Recompute,        // measure args.tokens decode steps with the KV cache and without (re-reading everything)
     SweepContext,     // prefill + decode at each args.lengths; memory of attention scores and KV cache
     SweepThroughput,  // args.batches sequences decoded together; tokens/s in total and per sequence
+    KvPrecision,      // the prompt decoded args.tokens steps twice, K/V kept as fp32 and as fp16: bytes and distributions
     ShowPanel,        // "show-panel NAME": only points at a view
 };
 

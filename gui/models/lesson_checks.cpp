@@ -261,6 +261,19 @@ CheckResult LessonPlayer::evaluate(const LessonCheck& check)
         const double sampleMean = sum / h.size();
         return verdict(beamMean > sampleMean, "mean log p per token: beam " + fmt(beamMean) + " > sampled " + fmt(sampleMean));
     }
+    if (k == "kv_fp16_halves" || k == "kv_fp16_close") {
+        if (!m_kvPrecision)
+            return fail("no \"kv-precision\" step ran");
+        const auto& r = *m_kvPrecision;
+        if (k == "kv_fp16_halves")
+            return verdict(r.bytesPerTokenF16 * 2 == r.bytesPerTokenF32,
+                           std::to_string(r.bytesPerTokenF16) + " B/token in fp16 × 2 = " + std::to_string(r.bytesPerTokenF32)
+                               + " B/token in fp32");
+        const double limit = a["value"].get<double>();
+        return verdict(r.maxProbDiff <= limit && r.sameChoices == r.tokens,
+                       "largest probability change " + fmt(r.maxProbDiff, 5) + " ≤ " + fmt(limit, 5) + ", same greedy token at "
+                           + std::to_string(r.sameChoices) + " of " + std::to_string(r.tokens) + " steps");
+    }
     if (k.rfind("kv_", 0) == 0) {
         const auto kv = s.kvStats();
         if (k == "kv_bytes_per_token_formula") {

@@ -7,9 +7,11 @@
 
 #include "common/error.h"
 #include "model/backend.h"
+#include "model/cpu_backend.h"
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <sstream>
@@ -76,6 +78,7 @@ void LessonPlayer::restart()
     m_contextSweep.clear();
     m_throughputSweep.clear();
     m_recompute.reset();
+    m_kvPrecision.reset();
     m_lastReport.clear();
     m_session.reset();
 }
@@ -308,6 +311,46 @@ void LessonPlayer::act(const LessonStep& step)
         }
         r.recomputeMs = nowMs() - t1;
         m_recompute = r;
+        return;
+    }
+    case LessonAction::KvPrecision: {
+        // Two fresh sessions on the same model, one storing K/V as fp32 and one as fp16, each reading the
+        // prompt and choosing greedily; their raw next-token distributions are compared step by step.
+        ensureModel();
+        const int n = intArg(args, "tokens", 16);
+        logitscope::SamplingParams p;
+        p.greedy = true;
+        p.minNewTokens = n + 1;
+        p.maxNewTokens = n + 1;
+        logitscope::SessionOptions options;
+        options.topCandidates = 20;
+        auto f16 = std::make_unique<logitscope::CpuBackend>(m_model);
+        f16->setKvType(logitscope::DType::F16);
+        logitscope::Session a(m_model, std::make_unique<logitscope::CpuBackend>(m_model), options);
+        logitscope::Session b(m_model, std::move(f16), options);
+        const auto prompt = a.tokenize(renderPrompt(m_prompt).text);
+        a.prefill(prompt, p);
+        b.prefill(prompt, p);
+        KvPrecisionResult r;
+        r.tokens = n;
+        r.bytesPerTokenF32 = a.kvStats().bytesPerToken;
+        r.bytesPerTokenF16 = b.kvStats().bytesPerToken;
+        for (int i = 0; i < n; ++i) {
+            const auto sa = a.step(0), sb = b.step(0);
+            for (const auto& ta : sa.rawTop)
+                for (const auto& tb : sb.rawTop)
+                    if (ta.id == tb.id) {
+                        const double d = std::fabs(std::exp(double(ta.logprob)) - std::exp(double(tb.logprob)));
+                        if (d > r.maxProbDiff) {
+                            r.maxProbDiff = d;
+                            r.maxDiffStep = i;
+                        }
+                    }
+            r.sameChoices += sa.chosen == sb.chosen;
+            if (sa.chosen != sb.chosen)
+                break; // different text from here on: the distributions no longer answer the same question
+        }
+        m_kvPrecision = r;
         return;
     }
     case LessonAction::SweepContext: {

@@ -70,6 +70,14 @@ struct RecomputeResult {
     double recomputeMs = 0;   // the same tokens, re-reading the whole sequence for each
 };
 
+struct KvPrecisionResult {
+    int tokens = 0;                    // greedy steps compared
+    size_t bytesPerTokenF32 = 0, bytesPerTokenF16 = 0;
+    double maxProbDiff = 0;            // largest |p_fp32 - p_fp16| of a raw next-token probability (top 20)
+    int maxDiffStep = 0;               // where it was
+    int sameChoices = 0;               // steps whose greedy choice was the same token
+};
+
 class LessonPlayer {
 public:
     // `model` may be null: it is loaded from `modelPath` on first use.
@@ -97,6 +105,7 @@ public:
     const std::vector<ContextSweepRow>& contextSweep() const { return m_contextSweep; }
     const std::vector<ThroughputRow>& throughputSweep() const { return m_throughputSweep; }
     const std::optional<RecomputeResult>& recompute() const { return m_recompute; }
+    const std::optional<KvPrecisionResult>& kvPrecision() const { return m_kvPrecision; }
     std::string currentPrompt() const { return m_prompt; }
     // The text the last prefill tokenized: the prompt, or with "chat": true the prompt wrapped in the
     // model's chat template. chatNote() says why the raw prompt was used instead (the model has no
@@ -144,6 +153,7 @@ private:
     std::vector<ContextSweepRow> m_contextSweep;
     std::vector<ThroughputRow> m_throughputSweep;
     std::optional<RecomputeResult> m_recompute;
+    std::optional<KvPrecisionResult> m_kvPrecision;
     std::string m_lastReport;
 };
 

@@ -159,6 +159,15 @@ std::string LessonPlayer::report(const LessonStep& step) const
               << " ms</b> re-reading the whole sequence for each token (×"
               << fmt(m_recompute->recomputeMs / std::max(1e-9, m_recompute->cachedMs), 1) << ").</p>";
         break;
+    case LessonAction::KvPrecision:
+        if (m_kvPrecision) {
+            const auto& k = *m_kvPrecision;
+            h << "<p>K/V as fp32: <b>" << k.bytesPerTokenF32 << " B</b> per token; as fp16: <b>" << k.bytesPerTokenF16
+              << " B</b>. Over " << k.tokens << " greedy steps the two caches chose the same token "
+              << k.sameChoices << " times; the largest change of a next-token probability (top 20) was <b>"
+              << fmt(k.maxProbDiff, 5) << "</b> (step " << k.maxDiffStep << ").</p>";
+        }
+        break;
     default:
         break;
     }
@@ -172,7 +181,7 @@ std::string LessonPlayer::report(const LessonStep& step) const
     }
     if (s && s->hasPrompt() && step.action != LessonAction::Tokenize && step.action != LessonAction::SweepContext
         && step.action != LessonAction::SweepThroughput && step.action != LessonAction::Recompute
-        && step.action != LessonAction::Beam) {
+        && step.action != LessonAction::Beam && step.action != LessonAction::KvPrecision) {
         h << lanesReport(true);
         const auto m = s->metrics(m_laneIds.empty() ? 0 : m_laneIds[0]);
         h << "<p>prompt " << s->promptIds().size() << " tokens";

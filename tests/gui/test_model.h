@@ -2,11 +2,14 @@
 // bundled default model. Tests skip (QSKIP) with a clear message when neither exists.
 #pragma once
 
+#include "models/inference_controller.h"
 #include "models/model_locator.h"
 #include "shared_data.h"
 
 #include <QFileInfo>
+#include <QSignalSpy>
 #include <QString>
+#include <QTest>
 
 namespace logitscope::test {
 
@@ -15,6 +18,15 @@ inline QString guiTestModel()
     if (haveShared("models/ref-llama-spm"))
         return QString::fromStdString(sharedPath("models/ref-llama-spm"));
     return logitscope::gui::findDefaultModel();
+}
+
+// Opens `path` on the CPU (keys and values stored as kvType) and waits for it: false after 30 s.
+[[nodiscard]] inline bool loadOnCpu(logitscope::gui::InferenceController& c, const QString& path,
+                                    const QString& kvType = QStringLiteral("f32"))
+{
+    QSignalSpy loaded(&c, &logitscope::gui::InferenceController::modelLoadFinished);
+    c.loadModel(path, QStringLiteral("cpu"), 0, kvType);
+    return QTest::qWaitFor([&] { return loaded.count() == 1; }, 30000);
 }
 
 } // namespace logitscope::test

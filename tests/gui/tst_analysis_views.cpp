@@ -57,9 +57,7 @@ PrefillRecord handMadePrefill(int L, int H, int T)
 
 void loadAndRead(InferenceController& c, const QString& path, const QString& prompt, const SamplingParams& params)
 {
-    QSignalSpy loaded(&c, &InferenceController::modelLoadFinished);
-    c.loadModel(path, QStringLiteral("cpu"));
-    QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 1, kTimeout);
+    QVERIFY(logitscope::test::loadOnCpu(c, path));
     c.setSampling(params);
     c.setPrompt(prompt);
     QTRY_VERIFY_WITH_TIMEOUT(c.promptTokenCount() > 0, kTimeout);
@@ -217,9 +215,7 @@ private slots:
         InferenceController c;
         BeamTreePanel panel(&c);
         QAbstractItemModelTester tester(panel.model(), kFail);
-        QSignalSpy loaded(&c, &InferenceController::modelLoadFinished);
-        c.loadModel(path, QStringLiteral("cpu"));
-        QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 1, kTimeout);
+        QVERIFY(logitscope::test::loadOnCpu(c, path));
         c.setPrompt(QStringLiteral("The capital of France is"));
         QTRY_VERIFY_WITH_TIMEOUT(c.promptTokenCount() > 0, kTimeout);
         panel.setBeamSettings(4, 1.0, EarlyStopping::True, 16);
@@ -329,9 +325,7 @@ private slots:
         InferenceController c;
         EmbeddingPanel panel(&c);
         QAbstractItemModelTester tester(panel.neighbours(), kFail);
-        QSignalSpy loaded(&c, &InferenceController::modelLoadFinished);
-        c.loadModel(path, QStringLiteral("cpu"));
-        QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 1, kTimeout);
+        QVERIFY(logitscope::test::loadOnCpu(c, path));
         QSignalSpy answered(panel.service(), &EmbeddingService::embeddingAvailable);
         const int id = std::min(300, c.modelInfo().vocabSize - 1);
         panel.selectToken(id, 2);

@@ -39,9 +39,7 @@ SamplingParams longGreedy()
 
 void loadAndRead(InferenceController& c, const QString& path, const SamplingParams& params)
 {
-    QSignalSpy loaded(&c, &InferenceController::modelLoadFinished);
-    c.loadModel(path, QStringLiteral("cpu"));
-    QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 1, kTimeout);
+    QVERIFY(logitscope::test::loadOnCpu(c, path));
     c.setSampling(params);
     c.setPrompt(kPrompt);
     QTRY_VERIFY_WITH_TIMEOUT(c.promptTokenCount() > 0, kTimeout);
@@ -68,13 +66,10 @@ private slots:
         REQUIRE_TEST_MODEL(path);
         InferenceController c;
         Measurements measurements(&c);
-        QSignalSpy loaded(&c, &InferenceController::modelLoadFinished);
-        c.loadModel(path, QStringLiteral("cpu"));
-        QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 1, kTimeout);
+        QVERIFY(logitscope::test::loadOnCpu(c, path));
         const quint64 fp32Bytes = c.modelInfo().kvBytesPerToken;
         QCOMPARE(c.modelInfo().kvElementBytes, 4);
-        c.loadModel(path, QStringLiteral("cpu"), 0, QStringLiteral("f16"));
-        QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 2, kTimeout);
+        QVERIFY(logitscope::test::loadOnCpu(c, path, QStringLiteral("f16")));
         QCOMPARE(c.modelInfo().kvElementBytes, 2);
         QCOMPARE(c.modelInfo().kvBytesPerToken * 2, fp32Bytes);
         c.setSampling(longGreedy());
@@ -255,9 +250,7 @@ private slots:
 
         // the controller is still usable
         REQUIRE_TEST_MODEL(path);
-        QSignalSpy loaded(&c, &InferenceController::modelLoadFinished);
-        c.loadModel(path, QStringLiteral("cpu"));
-        QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 1, kTimeout);
+        QVERIFY(logitscope::test::loadOnCpu(c, path));
         QVERIFY(c.hasModel());
     }
 
@@ -290,9 +283,7 @@ private slots:
         loadAndRead(c, path, p);
         c.run();
         QTRY_VERIFY_WITH_TIMEOUT(c.generatedCount() > 3, kTimeout);
-        QSignalSpy loaded(&c, &InferenceController::modelLoadFinished);
-        c.loadModel(path, QStringLiteral("cpu"));
-        QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 1, kTimeout);
+        QVERIFY(logitscope::test::loadOnCpu(c, path));
         QTRY_VERIFY_WITH_TIMEOUT(!c.isRunning() && !c.isBusy(), kTimeout);
         QSignalSpy prefilled(&c, &InferenceController::prefillFinished);
         c.setPrompt(kPrompt);

@@ -56,9 +56,7 @@ StepRecord record(int lane, int step, int32_t chosen, std::vector<std::pair<int3
 
 void loadAndRead(InferenceController& c, const QString& path, SamplingParams params)
 {
-    QSignalSpy loaded(&c, &InferenceController::modelLoadFinished);
-    c.loadModel(path, QStringLiteral("cpu"));
-    QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 1, kTimeout);
+    QVERIFY(logitscope::test::loadOnCpu(c, path));
     c.setSampling(params);
     c.setPrompt(kPrompt);
     QTRY_VERIFY_WITH_TIMEOUT(c.promptTokenCount() > 0, kTimeout);
@@ -463,9 +461,7 @@ private slots:
         REQUIRE_TEST_MODEL(path);
         InferenceController c;
         Measurements m(&c);
-        QSignalSpy loaded(&c, &InferenceController::modelLoadFinished);
-        c.loadModel(path, QStringLiteral("cpu"));
-        QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 1, kTimeout);
+        QVERIFY(logitscope::test::loadOnCpu(c, path));
 
         QSignalSpy done(&m, &Measurements::sweepFinished);
         QSignalSpy failed(&m, &Measurements::sweepFailed);

@@ -1,5 +1,6 @@
 // The Model panel.
 #include "panels/model_panel.h"
+#include "panels/scrolling_page.h"
 
 #include "models/inference_controller.h"
 
@@ -12,16 +13,15 @@
 #endif
 
 #include <QComboBox>
-#include <QSignalBlocker>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QFormLayout>
-#include <QScrollArea>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLocale>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QSignalBlocker>
 #include <QVBoxLayout>
 
 namespace logitscope::gui {
@@ -51,16 +51,7 @@ QString humanCount(double n)
 ModelPanel::ModelPanel(InferenceController* controller, QWidget* parent) : QWidget(parent), m_controller(controller)
 {
     // The facts wrap in a narrow dock; in a short one they scroll instead of being cut off.
-    auto* outer = new QVBoxLayout(this);
-    outer->setContentsMargins(0, 0, 0, 0);
-    auto* scroll = new QScrollArea(this);
-    scroll->setWidgetResizable(true);
-    scroll->setFrameShape(QFrame::NoFrame);
-    scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
-    auto* inner = new QWidget(scroll);
-    scroll->setWidget(inner);
-    outer->addWidget(scroll);
-    auto* layout = new QVBoxLayout(inner);
+    auto* layout = new QVBoxLayout(scrollingPage(this));
 
     auto* buttons = new QHBoxLayout;
     m_openFile = new QPushButton(tr("Open GGUF…"), this);

@@ -6,6 +6,7 @@
 #include "models/prompt_tokens_model.h"
 #include "models/tokenizer_comparison.h"
 #include "panels/context_bar.h"
+#include "panels/scrolling_page.h"
 #include "panels/token_chip_view.h"
 
 #include <QApplication>
@@ -85,21 +86,13 @@ PromptPanel::PromptPanel(InferenceController* controller, QWidget* parent) : QWi
     m_chips = new TokenChipView;
     m_chips->setModel(controller->promptTokens());
     m_chips->setPlaceholder(tr("Tokens appear here as you type (needs a model)."));
-    m_scroll = new QScrollArea(this);
-    m_scroll->setWidget(m_chips);
-    m_scroll->setWidgetResizable(true);
-    m_scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
-    m_scroll->setFrameShape(QFrame::StyledPanel);
+    m_scroll = wrappingScroll(m_chips, this);
 
     m_comparison = new TokenizerComparison(this);
     m_compareChips = new TokenChipView;
     m_compareChips->setModel(m_comparison->tokens());
     m_compareChips->setPlaceholder(tr("The second tokenizer's tokens appear here."));
-    m_compareScroll = new QScrollArea(this);
-    m_compareScroll->setWidget(m_compareChips);
-    m_compareScroll->setWidgetResizable(true);
-    m_compareScroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
-    m_compareScroll->setFrameShape(QFrame::StyledPanel);
+    m_compareScroll = wrappingScroll(m_compareChips, this);
     m_compareScroll->hide();
     m_compareSummary = new QLabel(this);
     m_compareSummary->setWordWrap(true);

@@ -1,5 +1,6 @@
 // The Sampling controls panel.
 #include "panels/sampling_panel.h"
+#include "panels/scrolling_page.h"
 
 #include "models/inference_controller.h"
 
@@ -11,11 +12,9 @@
 #include <QLineEdit>
 #include <QPushButton>
 #include <QRandomGenerator>
-#include <QScrollArea>
 #include <QSignalBlocker>
 #include <QSlider>
 #include <QSpinBox>
-#include <QVBoxLayout>
 
 #include <cmath>
 
@@ -67,18 +66,9 @@ QString formatStops(const std::vector<std::string>& stops)
 
 SamplingPanel::SamplingPanel(InferenceController* controller, QWidget* parent) : QWidget(parent), m_controller(controller)
 {
-    auto* outer = new QVBoxLayout(this);
-    outer->setContentsMargins(0, 0, 0, 0);
-    auto* scroll = new QScrollArea(this);
-    scroll->setWidgetResizable(true);
-    scroll->setFrameShape(QFrame::NoFrame);
-    scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
-    auto* inner = new QWidget;
-    m_grid = new QGridLayout(inner);
+    m_grid = new QGridLayout(scrollingPage(this));
     m_grid->setColumnStretch(1, 1);
     m_grid->setVerticalSpacing(2);
-    scroll->setWidget(inner);
-    outer->addWidget(scroll);
 
     m_order = new QComboBox;
     m_order->addItem(tr("Hugging Face"), int(logitscope::SamplerOrder::HuggingFace));

@@ -47,9 +47,9 @@ MappedFile::MappedFile(const std::string& path, bool populate) : m_path(path)
 
 // A large file the page cache holds in 4 KiB pages is read again as 2 MiB pages: decode streams every
 // weight once per token, 15-20 % faster from huge pages (docs/performance.md). The mapping is
-// populated now (the caller is about to read all of it); where most of it
-// came back in small pages, those pages are dropped from the cache (only pages nobody else maps and
-// nobody has dirtied go) and the file is mapped and read once more through the huge-page mapping.
+// populated now (the caller is about to read all of it); where most of it came back in small pages,
+// those pages are dropped from the cache (only pages nobody else maps and nobody has dirtied go) and
+// the file is mapped and read once more through the huge-page mapping.
 // Files under 64 MiB, and files over a quarter of RAM (populating them would crowd the machine),
 // are left to load lazily.
 void MappedFile::preferHugePages(int fd)

@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #if defined(__AVX2__) && defined(__FMA__)
@@ -70,10 +71,14 @@ inline void blockScores(float* scores, const float* q, const E* k, int n, int D,
             _mm256_storeu_ps(scores + j, _mm256_mul_ps(dot8(q, k + size_t(j) * D, D), _mm256_set1_ps(scale)));
 #endif
     for (; j < n; ++j) {
-        float d = 0.0f;
-        for (int i = 0; i < D; ++i)
-            d += q[i] * toFloat(k[size_t(j) * D + i]);
-        scores[j] = d * scale;
+        if constexpr (std::is_same_v<E, float>) {
+            scores[j] = ops::dot(q, k + size_t(j) * D, D) * scale;
+        } else {
+            float d = 0.0f;
+            for (int i = 0; i < D; ++i)
+                d += q[i] * toFloat(k[size_t(j) * D + i]);
+            scores[j] = d * scale;
+        }
     }
 }
 
@@ -98,9 +103,14 @@ inline void blockWeightedSum(float* o, const float* p, const E* v, int n, int D)
         return;
     }
 #endif
-    for (int j = 0; j < n; ++j)
-        for (int i = 0; i < D; ++i)
-            o[i] += p[j] * toFloat(v[size_t(j) * D + i]);
+    for (int j = 0; j < n; ++j) {
+        if constexpr (std::is_same_v<E, float>) {
+            ops::axpy(o, p[j], v + size_t(j) * D, D);
+        } else {
+            for (int i = 0; i < D; ++i)
+                o[i] += p[j] * toFloat(v[size_t(j) * D + i]);
+        }
+    }
 }
 
 // Asks for the bytes at p ahead of use: each (block, layer, head) run of keys or values starts a new

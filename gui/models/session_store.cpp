@@ -29,12 +29,6 @@ QString laneKindName(logitscope::LaneKind kind)
     return QStringLiteral("lane");
 }
 
-// "f16" when the CPU stores keys and values as fp16, else "f32" (a GPU's fp16 is not a choice).
-QString kvTypeOf(const ModelInfo& info)
-{
-    return info.backend == QLatin1String("cpu") && info.kvElementBytes == 2 ? QStringLiteral("f16") : QStringLiteral("f32");
-}
-
 } // namespace
 
 SessionStore::SessionStore(InferenceController* controller, QObject* parent)
@@ -52,7 +46,7 @@ void SessionStore::capture(std::function<void(const SessionDocument&, const Trac
     SessionDocument doc;
     doc.modelPath = m_controller->modelInfo().path;
     doc.device = m_controller->modelInfo().backend.isEmpty() ? QStringLiteral("auto") : m_controller->modelInfo().backend;
-    doc.kvType = kvTypeOf(m_controller->modelInfo());
+    doc.kvType = m_controller->modelInfo().kvType();
     doc.prompt = m_controller->prompt();
     doc.chat = m_controller->chatTemplate();
     doc.settings = m_controller->sampling();
@@ -173,7 +167,7 @@ void SessionStore::continueRestore()
     if (m_phase == 0) {
         m_phase = 1;
         if (!c->hasModel() || QFileInfo(c->modelInfo().path) != QFileInfo(m_doc.modelPath) ||
-            kvTypeOf(c->modelInfo()) != m_doc.kvType) {
+            c->modelInfo().kvType() != m_doc.kvType) {
             if (!QFileInfo::exists(m_doc.modelPath)) {
                 fail(tr("The session's model %1 is not on this machine. Open it elsewhere, or replay a trace instead.")
                          .arg(m_doc.modelPath));

@@ -36,6 +36,12 @@ struct ModelInfo {
     int kvHeads = 0;
     int hidden = 0;
     bool valid() const { return !path.isEmpty(); }
+    // The KV-cache choice this load made: "f16" when the CPU stores keys and values as fp16, else "f32"
+    // (a GPU's fp16 is not a choice). What loadModel's kvType and a saved session's kv_type take.
+    QString kvType() const
+    {
+        return backend == QLatin1String("cpu") && kvElementBytes == 2 ? QStringLiteral("f16") : QStringLiteral("f32");
+    }
 };
 
 // One token of the prompt as the tokenizer split it (live tokenization while typing).

@@ -222,7 +222,7 @@ void ModelPanel::showInfo(const ModelInfo& info)
 {
     if (info.backend == QLatin1String("cpu")) { // a restored session may have chosen the other type
         const QSignalBlocker quiet(m_kvType);
-        m_kvType->setCurrentIndex(m_kvType->findData(info.kvElementBytes == 2 ? QStringLiteral("f16") : QStringLiteral("f32")));
+        m_kvType->setCurrentIndex(m_kvType->findData(info.kvType()));
     }
     m_status->setText(tr("<span style='color:#1b7f3b'>●</span> Model loaded"));
     setValue(NameRow, info.name, info.path);

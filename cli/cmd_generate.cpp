@@ -4,6 +4,7 @@
 
 #include "common/error.h"
 #include "decoding/session.h"
+#include "formats/mapped_file.h"
 #include "model/bandwidth.h"
 #include "model/backend.h"
 #include "model/model.h"
@@ -412,7 +413,7 @@ int cmdBench(const Args& args)
     if (mappedResident > 0) {
         std::printf("model file       %.1f MB resident, %.1f MB of it in 2 MiB pages\n", mappedResident / 1e6,
                     mappedHuge / 1e6);
-        if (mappedResident >= (size_t(64) << 20) && mappedHuge < mappedResident / 2)
+        if (MappedFile::mostlySmallPages(mappedResident, mappedHuge))
             std::printf("note             the page cache holds most of this file in 4 KiB pages, which decode\n"
                         "                 streams 15-20 %% slower; --weights memory copies the matrices into 2 MiB\n"
                         "                 pages (docs/performance.md)\n");

@@ -15,6 +15,15 @@
 
 namespace logitscope {
 
+namespace {
+constexpr size_t kSmallPagesMin = size_t(64) << 20; // smaller files are not worth reading again
+}
+
+bool MappedFile::mostlySmallPages(size_t resident, size_t hugePages)
+{
+    return resident >= kSmallPagesMin && hugePages < resident / 2;
+}
+
 MappedFile::MappedFile(const std::string& path, bool populate) : m_path(path)
 {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -58,16 +67,15 @@ void MappedFile::preferHugePages(int fd)
 #ifndef MADV_POPULATE_READ
     constexpr int MADV_POPULATE_READ = 22; // Linux 5.14; older kernels answer EINVAL
 #endif
-    constexpr size_t kMin = size_t(64) << 20;
     const long pages = ::sysconf(_SC_PHYS_PAGES), pageSize = ::sysconf(_SC_PAGESIZE);
-    if (m_size < kMin || pages <= 0 || pageSize <= 0 || m_size > size_t(pages) * size_t(pageSize) / 4)
+    if (m_size < kSmallPagesMin || pages <= 0 || pageSize <= 0 || m_size > size_t(pages) * size_t(pageSize) / 4)
         return;
     auto* data = const_cast<uint8_t*>(m_data);
     if (::madvise(data, m_size, MADV_POPULATE_READ) != 0)
         return;
     size_t resident = 0, huge = 0;
     residentBytes(resident, huge);
-    if (resident == 0 || huge >= resident / 2)
+    if (!mostlySmallPages(resident, huge))
         return;
     ::munmap(data, m_size);
     m_data = nullptr;

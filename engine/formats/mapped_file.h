@@ -24,6 +24,9 @@ public:
     // Bytes of this mapping that sit in memory as 2 MiB pages (FilePmdMapped in /proc/self/smaps),
     // and the bytes resident in memory at all; both 0 where the kernel does not say.
     void residentBytes(size_t& resident, size_t& hugePages) const;
+    // Whether a mapping with `resident` bytes in memory, `hugePages` of them in 2 MiB pages, is large
+    // (64 MiB or more) and mostly in 4 KiB pages: what a populating load reads again, and bench warns of.
+    static bool mostlySmallPages(size_t resident, size_t hugePages);
 
 private:
     static void* mapAligned(int fd, size_t size);

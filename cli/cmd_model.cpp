@@ -190,12 +190,7 @@ int cmdMakeModel(const Args& args)
         throw Error("--format: expected gguf or hf, got '" + format + "'");
     o.out = args.str("out");
     o.vocab = args.str("vocab");
-    const std::string dtype = args.str("dtype", "f16");
-    if (dtype == "f16") o.dtype = DType::F16;
-    else if (dtype == "f32") o.dtype = DType::F32;
-    else if (dtype == "bf16") o.dtype = DType::BF16;
-    else if (dtype == "q8_0") o.dtype = DType::Q8_0;
-    else throw Error("--dtype: expected f16, f32, bf16 or q8_0, got '" + dtype + "'");
+    o.weights = weightTypesNamed(args.str("dtype", "f16"));
     o.seed = args.u64("seed", 1);
     args.rejectUnknown();
     makeModel(o);

@@ -1,5 +1,5 @@
 // DeviceWeights: a model's tensors uploaded once into one device arena — matrices as fp16 (F16 copied,
-// BF16/F32/Q8_0/Q4_0/Q4_K dequantized on the host while uploading), norm weights and biases as fp32.
+// BF16/F32 and every GGUF block format dequantized on the host while uploading), norm weights and biases as fp32.
 // Not a loader: the Model (mapped, immutable) stays the source of truth; this is its GPU copy.
 #pragma once
 

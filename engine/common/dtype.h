@@ -1,4 +1,5 @@
-// Element types of weight tensors and conversions to fp32.
+// Element types of weight tensors and conversions to fp32: the plain types and the GGUF block formats
+// that real GGUF files use (legacy Q4_0 … Q8_0, the K-quants Q2_K … Q6_K, the non-linear IQ4_NL/IQ4_XS).
 // Not a tensor library: just enough to describe and read mapped weights.
 #pragma once
 
@@ -9,7 +10,13 @@
 
 namespace logitscope {
 
-enum class DType : uint8_t { F32, F16, BF16, Q8_0, Q4_0, Q4_K, I32 };
+enum class DType : uint8_t {
+    F32, F16, BF16,
+    Q8_0, Q4_0, Q4_1, Q5_0, Q5_1,     // blocks of 32: one scale (and a minimum) per block
+    Q2_K, Q3_K, Q4_K, Q5_K, Q6_K,     // super-blocks of 256 with quantized sub-block scales
+    IQ4_NL, IQ4_XS,                   // 4-bit indices into a fixed non-linear table
+    I32,
+};
 
 // Elements per block and bytes per block (1 and sizeof(element) for plain types).
 int dtypeBlockSize(DType t);
@@ -68,5 +75,12 @@ inline uint16_t fp32ToBf16(float f)
 
 // Converts n elements of type t starting at src into fp32 (n a multiple of the block size).
 void dequantize(DType t, const void* src, float* dst, int64_t n);
+
+// One block of a block format (Q8_0 … IQ4_XS) into dtypeBlockSize(t) floats; nullptr for plain types.
+using BlockDecoder = void (*)(const uint8_t* block, float* out);
+BlockDecoder blockDecoder(DType t);
+
+// The IQ4_NL / IQ4_XS code book: a 4-bit index selects one of these, times the block's scale.
+extern const int8_t kIq4nlValues[16];
 
 } // namespace logitscope

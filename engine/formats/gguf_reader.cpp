@@ -3,6 +3,7 @@
 #include "formats/gguf_reader.h"
 
 #include "common/error.h"
+#include "formats/ggml_types.h"
 
 #include <cstring>
 #include <limits>
@@ -106,28 +107,6 @@ void readScalar(GgufType t, const uint8_t* p, GgufValue& v)
         break;
     default: break;
     }
-}
-
-bool ggmlToDType(uint32_t t, DType& out)
-{
-    switch (t) {
-    case 0: out = DType::F32; return true;
-    case 1: out = DType::F16; return true;
-    case 2: out = DType::Q4_0; return true;
-    case 8: out = DType::Q8_0; return true;
-    case 12: out = DType::Q4_K; return true;
-    case 26: out = DType::I32; return true;
-    case 30: out = DType::BF16; return true;
-    default: return false;
-    }
-}
-
-const char* ggmlTypeName(uint32_t t)
-{
-    static const char* names[] = {"F32", "F16", "Q4_0", "Q4_1", "Q4_2", "Q4_3", "Q5_0", "Q5_1", "Q8_0",
-        "Q8_1", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "Q8_K", "IQ2_XXS", "IQ2_XS", "IQ3_XXS", "IQ1_S",
-        "IQ4_NL", "IQ3_S", "IQ2_S", "IQ4_XS", "I8", "I16", "I32", "I64", "F64", "IQ1_M", "BF16"};
-    return t < sizeof(names) / sizeof(names[0]) ? names[t] : "unknown";
 }
 
 } // namespace
@@ -277,9 +256,9 @@ GgufFile::GgufFile(const std::string& path, bool populate) : m_file(std::make_sh
         }
         t.shape.assign(ne.rbegin(), ne.rend());
         const uint32_t gt = c.read<uint32_t>("tensor type");
-        if (!ggmlToDType(gt, t.type))
+        if (!dtypeOfGgml(gt, t.type))
             c.fail("tensor '" + t.name + "' has unsupported type " + ggmlTypeName(gt) + " (" + std::to_string(gt) +
-                "); supported: F32, F16, BF16, Q8_0, Q4_0, Q4_K");
+                "); supported: " + supportedGgmlTypeNames());
         if (ne[0] % dtypeBlockSize(t.type) != 0)
             c.fail("tensor '" + t.name + "' row length " + std::to_string(ne[0]) + " is not a multiple of the " +
                 dtypeName(t.type) + " block size");

@@ -2,6 +2,7 @@
 #include "formats/gguf_writer.h"
 
 #include "common/error.h"
+#include "formats/ggml_types.h"
 
 #include <cstring>
 #include <fstream>
@@ -21,20 +22,6 @@ void putString(std::vector<uint8_t>& out, const std::string& s)
 {
     put<uint64_t>(out, s.size());
     out.insert(out.end(), s.begin(), s.end());
-}
-
-uint32_t ggmlType(DType t)
-{
-    switch (t) {
-    case DType::F32: return 0;
-    case DType::F16: return 1;
-    case DType::Q4_0: return 2;
-    case DType::Q8_0: return 8;
-    case DType::Q4_K: return 12;
-    case DType::I32: return 26;
-    case DType::BF16: return 30;
-    }
-    return 0;
 }
 
 } // namespace
@@ -135,7 +122,7 @@ void GgufWriter::write(const std::string& path) const
         put<uint32_t>(out, uint32_t(t.shape.size()));
         for (auto it = t.shape.rbegin(); it != t.shape.rend(); ++it) // GGUF lists the innermost dimension first
             put<uint64_t>(out, uint64_t(*it));
-        put<uint32_t>(out, ggmlType(t.type));
+        put<uint32_t>(out, ggmlTypeOf(t.type));
         put<uint64_t>(out, offset);
         offset += (t.data.size() + align - 1) / align * align;
     }

@@ -57,7 +57,7 @@ public:
     const std::string& path() const { return m_path; }
     const std::string& format() const { return m_format; }     // "gguf" or "safetensors"
     const std::string& name() const { return m_name; }
-    std::string dtypeSummary() const;                          // e.g. "F16" or "F16+F32"
+    std::string dtypeSummary() const;                          // the matrices' types: "F16", "Q4_K+Q6_K"
     int64_t parameterCount() const;
     size_t weightBytes() const;                                // bytes of all weight tensors as stored
     // The model's mapped files: bytes resident in memory, and of those, bytes in 2 MiB pages.

@@ -10,8 +10,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -341,20 +343,29 @@ std::shared_ptr<const Model> Model::load(const std::string& pathIn, const LoadOp
 std::string Model::dtypeSummary() const
 {
     std::map<std::string, size_t> bytes;
+    size_t total = 0;
     auto add = [&](const TensorView& t) {
-        if (t.data)
+        if (t.data) {
             bytes[dtypeName(t.type)] += t.nbytes;
+            total += t.nbytes;
+        }
     };
     add(m_weights.tokenEmbedding);
+    if (m_weights.output.data != m_weights.tokenEmbedding.data)
+        add(m_weights.output);
     for (const LayerWeights& l : m_weights.layers)
         for (const TensorView* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.wGate, &l.wUp, &l.wDown})
             add(*t);
-    std::string best;
-    size_t most = 0;
+    // The matrices' types by bytes, largest first, each holding at least 2 % ("Q4_K+Q6_K+Q5_0" for a Q4_K_M file).
+    std::vector<std::pair<size_t, std::string>> ranked;
     for (const auto& [name, n] : bytes)
-        if (n > most)
-            best = name, most = n;
-    return best;
+        ranked.emplace_back(n, name);
+    std::sort(ranked.rbegin(), ranked.rend());
+    std::string summary;
+    for (const auto& [n, name] : ranked)
+        if (summary.empty() || n * 50 >= total)
+            summary += (summary.empty() ? "" : "+") + name;
+    return summary;
 }
 
 namespace {

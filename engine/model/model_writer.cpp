@@ -342,9 +342,10 @@ void makeModel(const MakeModelOptions& o)
         throw Error("--vocab: missing (a GGUF vocabulary, tokenizer.json or tokenizer.model)");
     ModelConfig c = namedShape(o.arch, o.shape);
     c.vocabSize = vocabSizeOf(o.vocab);
-    if (o.format == ModelFormat::HuggingFace && o.dtype != DType::F32 && o.dtype != DType::F16 && o.dtype != DType::BF16)
+    const auto plain = [](DType t) { return t == DType::F32 || t == DType::F16 || t == DType::BF16; };
+    if (o.format == ModelFormat::HuggingFace && !(plain(o.weights.matrices) && plain(o.weights.sensitive)))
         throw Error("--dtype: safetensors holds F32, F16 or BF16 only");
-    auto model = SyntheticModelBuilder::build(c, o.dtype, o.seed);
+    auto model = SyntheticModelBuilder::build(c, o.weights, o.seed);
     writeModel(*model, o.format, o.out, o.vocab);
 }
 

@@ -5,6 +5,7 @@
 
 #include "common/dtype.h"
 #include "model/config.h"
+#include "model/synthetic_model.h"
 
 #include <cstdint>
 #include <memory>
@@ -25,7 +26,7 @@ struct MakeModelOptions {
     ModelFormat format = ModelFormat::Gguf;
     std::string out;              // .gguf file, or folder for HuggingFace
     std::string vocab;            // GGUF vocabulary, tokenizer.json or tokenizer.model
-    DType dtype = DType::F16;     // matrices; norms stay F32
+    WeightTypes weights = DType::F16; // matrices; norms stay F32
     uint64_t seed = 1;
 };
 

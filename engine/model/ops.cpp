@@ -5,6 +5,7 @@
 // Not threaded by itself: the ThreadPool passed in spreads row ranges over its threads.
 #include "model/ops.h"
 
+#include "model/ops_quant.h"
 #include "model/thread_pool.h"
 
 #include <cblas.h>
@@ -280,10 +281,7 @@ namespace {
 
 constexpr int kSmallBatch = 16;  // up to this many input rows: stream the weights (decode kernels)
 constexpr int kTileRows = 64;    // weight rows converted to fp32 per sgemm call (prefill)
-// Decode kernels prefetch this far ahead of the weight row they read. Weights are memory-mapped in
-// 4 KiB pages and the hardware prefetchers stop at page boundaries, so without this every page
-// starts cold (measured: 4 KiB ahead decodes SmolLM2-135M 18 % faster than none on 2 Zen 5 cores).
-constexpr int kPrefetchBytes = 4096;
+using detail::kPrefetchBytes;
 
 // Rows [r0, r1) of w times every input row, generic path: dequantize one weight row, then dot.
 void rowsGeneric(float* out, int outStride, const float* x, int T, const TensorView& w, int r0, int r1)
@@ -419,7 +417,8 @@ void rowsFixed(float* out, int outStride, const float* x, const TensorView& w, i
     case DType::F16: rowsPlain<LoadF16, TT>(out, outStride, x, w, r0, r1); return;
     case DType::BF16: rowsPlain<LoadBF16, TT>(out, outStride, x, w, r0, r1); return;
     case DType::Q8_0: rowsQ8<TT>(out, outStride, x, w, r0, r1); return;
-    default: rowsGeneric(out, outStride, x, TT, w, r0, r1); return;
+    case DType::I32: rowsGeneric(out, outStride, x, TT, w, r0, r1); return;
+    default: detail::rowsBlocks(out, outStride, x, TT, w, r0, r1); return; // the other block formats
     }
 }
 

@@ -1,8 +1,9 @@
 // Random-weight models for tests and benchmarks: owned tensors in the dtype asked for.
-// Quantized matrices use the GGUF block layouts (Q8_0, Q4_0) so they exercise the same kernels.
+// Quantized matrices use the GGUF block layouts (common/quantize.h) so they exercise the same kernels.
 #include "model/synthetic_model.h"
 
 #include "common/error.h"
+#include "common/quantize.h"
 #include "model/model.h"
 
 #include <algorithm>
@@ -28,65 +29,6 @@ struct Rng {
     float uniform() { return float(next() >> 40) / float(1ull << 24) * 2.0f - 1.0f; } // [-1, 1)
 };
 
-void encode(DType type, const float* src, uint8_t* dst, int64_t n)
-{
-    switch (type) {
-    case DType::F32:
-        std::memcpy(dst, src, size_t(n) * 4);
-        return;
-    case DType::F16:
-        for (int64_t i = 0; i < n; ++i) {
-            const uint16_t h = fp32ToFp16(src[i]);
-            std::memcpy(dst + 2 * i, &h, 2);
-        }
-        return;
-    case DType::BF16:
-        for (int64_t i = 0; i < n; ++i) {
-            const uint16_t h = fp32ToBf16(src[i]);
-            std::memcpy(dst + 2 * i, &h, 2);
-        }
-        return;
-    case DType::Q8_0:
-        for (int64_t b = 0; b < n / 32; ++b) {
-            const float* x = src + b * 32;
-            float amax = 0.0f;
-            for (int i = 0; i < 32; ++i)
-                amax = std::max(amax, std::fabs(x[i]));
-            const float d = amax / 127.0f;
-            const float id = d ? 1.0f / d : 0.0f;
-            uint8_t* blk = dst + b * 34;
-            const uint16_t dh = fp32ToFp16(d);
-            std::memcpy(blk, &dh, 2);
-            for (int i = 0; i < 32; ++i)
-                blk[2 + i] = uint8_t(int8_t(std::lround(x[i] * id)));
-        }
-        return;
-    case DType::Q4_0:
-        for (int64_t b = 0; b < n / 32; ++b) {
-            const float* x = src + b * 32;
-            float amax = 0.0f, maxv = 0.0f;
-            for (int i = 0; i < 32; ++i)
-                if (std::fabs(x[i]) > amax) {
-                    amax = std::fabs(x[i]);
-                    maxv = x[i];
-                }
-            const float d = maxv / -8.0f;
-            const float id = d ? 1.0f / d : 0.0f;
-            uint8_t* blk = dst + b * 18;
-            const uint16_t dh = fp32ToFp16(d);
-            std::memcpy(blk, &dh, 2);
-            for (int i = 0; i < 16; ++i) {
-                const int q0 = std::min(15, int(x[i] * id + 8.5f));
-                const int q1 = std::min(15, int(x[i + 16] * id + 8.5f));
-                blk[2 + i] = uint8_t(q0 | (q1 << 4));
-            }
-        }
-        return;
-    default:
-        throw Error(std::string("synthetic model: cannot encode ") + dtypeName(type));
-    }
-}
-
 class TensorMaker {
 public:
     TensorMaker(std::vector<std::vector<uint8_t>>& owned, uint64_t seed) : m_owned(owned), m_rng(seed) {}
@@ -96,8 +38,8 @@ public:
     {
         TensorView t;
         t.name = name;
-        t.type = type;
         t.shape = std::move(shape);
+        t.type = type = quantFallback(type, t.cols());
         if (t.cols() % dtypeBlockSize(type) != 0)
             throw Error("synthetic model: " + name + " has " + std::to_string(t.cols()) + " columns, not a multiple of " +
                         dtypeName(type) + "'s block of " + std::to_string(dtypeBlockSize(type)));
@@ -106,7 +48,7 @@ public:
         for (float& v : values)
             v = center + amp * m_rng.uniform();
         m_owned.emplace_back(dtypeBytes(type, n));
-        encode(type, values.data(), m_owned.back().data(), n);
+        quantize(type, values.data(), m_owned.back().data(), n);
         t.data = m_owned.back().data();
         t.nbytes = m_owned.back().size();
         return t;
@@ -146,7 +88,28 @@ ModelConfig syntheticConfig(Architecture arch, int vocab, int hidden, int layers
     return c;
 }
 
-std::shared_ptr<const Model> SyntheticModelBuilder::build(const ModelConfig& config, DType matrixType, uint64_t seed)
+WeightTypes weightTypesNamed(const std::string& name)
+{
+    static const struct {
+        const char* name;
+        WeightTypes types;
+    } kNamed[] = {
+        {"f32", DType::F32}, {"f16", DType::F16}, {"bf16", DType::BF16}, {"q8_0", DType::Q8_0},
+        {"q4_0", DType::Q4_0}, {"q4_1", DType::Q4_1}, {"q5_0", DType::Q5_0}, {"q5_1", DType::Q5_1},
+        {"q2_k", DType::Q2_K}, {"q3_k", DType::Q3_K}, {"q4_k", DType::Q4_K}, {"q5_k", DType::Q5_K},
+        {"q6_k", DType::Q6_K}, {"iq4_nl", DType::IQ4_NL}, {"iq4_xs", DType::IQ4_XS},
+        {"q4_k_m", {DType::Q4_K, DType::Q6_K}}, {"q5_k_m", {DType::Q5_K, DType::Q6_K}},
+    };
+    std::string names;
+    for (const auto& n : kNamed) {
+        if (name == n.name)
+            return n.types;
+        names += names.empty() ? n.name : std::string(", ") + n.name;
+    }
+    throw Error("--dtype: expected one of " + names + "; got '" + name + "'");
+}
+
+std::shared_ptr<const Model> SyntheticModelBuilder::build(const ModelConfig& config, WeightTypes types, uint64_t seed)
 {
     auto model = std::make_shared<Model>();
     model->m_config = config;
@@ -159,7 +122,7 @@ std::shared_ptr<const Model> SyntheticModelBuilder::build(const ModelConfig& con
     const bool gpt2 = c.arch == Architecture::Gpt2;
     TensorMaker mk(model->m_owned, seed);
     Weights& w = model->m_weights;
-    const DType f32 = DType::F32;
+    const DType f32 = DType::F32, matrixType = types.matrices;
     // A tied table is also the LM head: give it the head's variance (1/C), so logits have the
     // spread of a trained model's (std ~1) rather than ~sqrt(C), which no fp16 GPU path could follow.
     const float embeddingAmp = c.tiedEmbeddings ? std::sqrt(3.0f / float(c.hidden)) : 1.0f;
@@ -172,13 +135,13 @@ std::shared_ptr<const Model> SyntheticModelBuilder::build(const ModelConfig& con
         lw.attnNorm = mk.make(p + "attn_norm", {c.hidden}, f32, 0.2f, 1.0f);
         lw.wq = mk.matrix(p + "attn_q", c.qDim(), c.hidden, matrixType);
         lw.wk = mk.matrix(p + "attn_k", c.kvDim(), c.hidden, matrixType);
-        lw.wv = mk.matrix(p + "attn_v", c.kvDim(), c.hidden, matrixType);
+        lw.wv = mk.matrix(p + "attn_v", c.kvDim(), c.hidden, types.sensitive);
         lw.wo = mk.matrix(p + "attn_output", c.hidden, c.qDim(), matrixType);
         lw.ffnNorm = mk.make(p + "ffn_norm", {c.hidden}, f32, 0.2f, 1.0f);
         if (!gpt2)
             lw.wGate = mk.matrix(p + "ffn_gate", c.ffn, c.hidden, matrixType);
         lw.wUp = mk.matrix(p + "ffn_up", c.ffn, c.hidden, matrixType);
-        lw.wDown = mk.matrix(p + "ffn_down", c.hidden, c.ffn, matrixType);
+        lw.wDown = mk.matrix(p + "ffn_down", c.hidden, c.ffn, types.sensitive);
         if (c.qkvBias || gpt2) {
             lw.bq = mk.make(p + "attn_q.bias", {c.qDim()}, f32, 0.1f);
             lw.bk = mk.make(p + "attn_k.bias", {c.kvDim()}, f32, 0.1f);
@@ -196,7 +159,7 @@ std::shared_ptr<const Model> SyntheticModelBuilder::build(const ModelConfig& con
     w.outputNorm = mk.make("output_norm", {c.hidden}, f32, 0.2f, 1.0f);
     if (gpt2)
         w.outputNormBias = mk.make("output_norm.bias", {c.hidden}, f32, 0.1f);
-    w.output = c.tiedEmbeddings ? w.tokenEmbedding : mk.matrix("output", c.vocabSize, c.hidden, matrixType);
+    w.output = c.tiedEmbeddings ? w.tokenEmbedding : mk.matrix("output", c.vocabSize, c.hidden, types.sensitive);
     return model;
 }
 

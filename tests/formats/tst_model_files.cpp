@@ -164,8 +164,9 @@ private slots:
         }
         {
             auto b = ggufHeader(3, 1, 0);
-            tensorInfo(b, "t", {4}, 14, 0);
-            add("unsupported type", b, "tensor 't' has unsupported type Q6_K (14)");
+            tensorInfo(b, "t", {256}, 16, 0);
+            add("unsupported type", b, "tensor 't' has unsupported type IQ2_XXS (16); supported: F32, F16, Q4_0, Q4_1, "
+                "Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS, BF16");
         }
         {
             auto b = ggufHeader(3, 1, 0);

@@ -9,6 +9,8 @@
 #include "formats/safetensors_reader.h"
 #include "formats/safetensors_writer.h"
 #include "model/model_writer.h"
+#include "model/synthetic_model.h"
+#include "common/quantize.h"
 #include "shared_data.h"
 
 #include <QTemporaryDir>
@@ -129,6 +131,76 @@ private slots:
 #endif
     }
 
+    // Every GGUF block format through the whole path: a model quantized as `dtype` (make-model's names,
+    // the "_m" mixes included), written as GGUF and loaded back, keeps each tensor's type and bytes,
+    // computes what the same weights in memory compute, and stays near the F32 model it was quantized
+    // from, nearer the more bits it has. Hidden 256 so the K-quants fit; the 576-wide row falls back.
+    void quantizedGguf_data()
+    {
+        QTest::addColumn<QString>("dtype");
+        QTest::addColumn<double>("bound"); // relative RMS difference of the first logits from F32's
+        const struct { const char* name; double bound; } rows[] = {
+            // measured: 0.72, 0.35, 0.18, 0.17, 0.21, 0.21, 0.16, 0.14, 0.10, 0.086, 0.088, 0.078, 0.039, 0.010
+            {"q2_k", 0.9}, {"q3_k", 0.45}, {"q4_0", 0.25}, {"q4_1", 0.25}, {"iq4_nl", 0.27}, {"iq4_xs", 0.27},
+            {"q4_k", 0.22}, {"q4_k_m", 0.19}, {"q5_0", 0.14}, {"q5_1", 0.12}, {"q5_k", 0.12}, {"q5_k_m", 0.11},
+            {"q6_k", 0.055}, {"q8_0", 0.015},
+        };
+        for (const auto& r : rows)
+            QTest::newRow(r.name) << QString(r.name) << r.bound;
+    }
+
+    void quantizedGguf()
+    {
+        QFETCH(QString, dtype);
+        QFETCH(double, bound);
+        const std::string vocab = "tokenizer-vectors/ggml-vocab-llama-spm.gguf";
+        REQUIRE_SHARED(vocab);
+        QTemporaryDir dir;
+        ModelConfig c = syntheticConfig(Architecture::Llama, 32000, 256, 2, 4, 2, 576, 256);
+        const WeightTypes types = weightTypesNamed(dtype.toStdString());
+        const auto reference = SyntheticModelBuilder::build(c, DType::F32, 7);
+        const auto quantized = SyntheticModelBuilder::build(c, types, 7);
+        const std::string refPath = dir.filePath("f32.gguf").toStdString(), qPath = dir.filePath("q.gguf").toStdString();
+        writeModel(*reference, ModelFormat::Gguf, refPath, test::sharedPath(vocab));
+        writeModel(*quantized, ModelFormat::Gguf, qPath, test::sharedPath(vocab));
+
+        const auto loaded = Model::load(qPath);
+        const Weights& w = loaded->weights();
+        const Weights& m = quantized->weights();
+        QCOMPARE(w.layers[0].wq.type, quantFallback(types.matrices, 256));
+        QCOMPARE(w.layers[0].wv.type, quantFallback(types.sensitive, 256));
+        QCOMPARE(w.layers[0].wDown.type, quantFallback(types.sensitive, 576)); // 576 columns: the fallback
+        QCOMPARE(w.output.type, quantFallback(types.sensitive, 256));
+        for (int l = 0; l < c.layers; ++l)
+            for (auto t : {&LayerWeights::wv, &LayerWeights::wUp, &LayerWeights::wDown}) {
+                const TensorView &a = w.layers[size_t(l)].*t, &b = m.layers[size_t(l)].*t;
+                QCOMPARE(a.type, b.type);
+                QVERIFY(a.nbytes == b.nbytes && std::memcmp(a.data, b.data, a.nbytes) == 0);
+            }
+        QVERIFY2(loaded->dtypeSummary().find(dtypeName(w.layers[0].wq.type)) != std::string::npos,
+                 loaded->dtypeSummary().c_str());
+
+        const std::vector<int32_t> prompt = {1, 450, 4996, 17354, 1701, 432, 29873, 975};
+        const Greedy q = greedy(qPath, prompt, 4), f = greedy(refPath, prompt, 4);
+        // The file computes what the in-memory weights compute.
+        Session s(quantized, createBackend(quantized, "cpu", 2));
+        SamplingParams p;
+        p.greedy = true;
+        s.prefill(prompt, p);
+        const auto inMemory = s.currentLogits(0);
+        double same = 0, diff = 0, ref = 0;
+        for (size_t i = 0; i < q.firstLogits.size(); ++i) {
+            same = std::max(same, std::fabs(double(q.firstLogits[i]) - inMemory[i]));
+            diff += std::pow(double(q.firstLogits[i]) - f.firstLogits[i], 2);
+            ref += std::pow(double(f.firstLogits[i]), 2);
+        }
+        QVERIFY2(same < 1e-4, qPrintable(QString::number(same)));
+        const double rel = std::sqrt(diff / ref);
+        qInfo("%s (%s): first logits %.4f from F32's (bound %.2f)", qPrintable(dtype), loaded->dtypeSummary().c_str(),
+              rel, bound);
+        QVERIFY(rel < bound);
+    }
+
     void bothFormatsAgree_data()
     {
         QTest::addColumn<QString>("arch");
@@ -148,7 +220,7 @@ private slots:
         o.arch = arch == "llama" ? Architecture::Llama : arch == "qwen2" ? Architecture::Qwen2 : Architecture::Gpt2;
         o.shape = "tiny";
         o.vocab = test::sharedPath(vocab.toStdString());
-        o.dtype = DType::F32;
+        o.weights = DType::F32;
         o.seed = 7;
         o.format = ModelFormat::Gguf;
         o.out = dir.filePath("m.gguf").toStdString();

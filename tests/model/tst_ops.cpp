@@ -1,6 +1,7 @@
 // Unit tests of the CPU ops (model/ops.h) against naive double-precision formulas.
 // Not a test of the backend: no model, no cache; see tst_cpu_backend for that.
 #include "common/dtype.h"
+#include "common/quantize.h"
 #include "model/ops.h"
 #include "model/thread_pool.h"
 
@@ -33,40 +34,16 @@ double maxAbsDiff(const std::vector<float>& a, const std::vector<double>& b)
     return m;
 }
 
-// Random bytes that are valid blocks of `type` (scales kept small and finite).
+// Random weights in [-1, 1) stored as `type` (quantized through common/quantize.h).
 std::vector<uint8_t> randomWeights(DType type, int rows, int cols, std::mt19937& rng)
 {
     const int64_t n = int64_t(rows) * cols;
-    std::vector<uint8_t> bytes(dtypeBytes(type, n));
-    std::uniform_int_distribution<int> byte(0, 255);
     std::uniform_real_distribution<float> val(-1.0f, 1.0f);
-    auto put16 = [&](size_t at, uint16_t v) { std::memcpy(&bytes[at], &v, 2); };
-    switch (type) {
-    case DType::F32:
-        for (int64_t i = 0; i < n; ++i) {
-            const float f = val(rng);
-            std::memcpy(&bytes[size_t(i) * 4], &f, 4);
-        }
-        break;
-    case DType::F16:
-        for (int64_t i = 0; i < n; ++i)
-            put16(size_t(i) * 2, fp32ToFp16(val(rng)));
-        break;
-    case DType::BF16:
-        for (int64_t i = 0; i < n; ++i)
-            put16(size_t(i) * 2, fp32ToBf16(val(rng)));
-        break;
-    default: {
-        for (auto& b : bytes)
-            b = uint8_t(byte(rng));
-        const size_t bb = dtypeBlockBytes(type);
-        for (size_t at = 0; at < bytes.size(); at += bb) {
-            put16(at, fp32ToFp16(0.01f + 0.02f * std::fabs(val(rng))));
-            if (type == DType::Q4_K)
-                put16(at + 2, fp32ToFp16(0.01f * std::fabs(val(rng))));
-        }
-    }
-    }
+    std::vector<float> values(size_t(n), 0.0f);
+    for (float& v : values)
+        v = val(rng);
+    std::vector<uint8_t> bytes(dtypeBytes(type, n));
+    quantize(type, values.data(), bytes.data(), n);
     return bytes;
 }
 
@@ -280,10 +257,13 @@ void TstOps::matmul_data()
     QTest::addColumn<int>("type");
     QTest::addColumn<int>("cols");
     QTest::addColumn<int>("T");
-    for (DType t : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_K}) {
-        const QList<int> colsList = t == DType::Q4_K ? QList<int>{256, 512}
-                                    : (t == DType::Q8_0 || t == DType::Q4_0) ? QList<int>{96, 576}
-                                                                                : QList<int>{72, 77, 576};
+    for (DType t : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_1, DType::Q5_0,
+                    DType::Q5_1, DType::Q2_K, DType::Q3_K, DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::IQ4_NL,
+                    DType::IQ4_XS}) {
+        const int block = dtypeBlockSize(t);
+        const QList<int> colsList = block == 256 ? QList<int>{256, 512}
+                                    : block == 32 ? QList<int>{96, 576}
+                                                  : QList<int>{72, 77, 576};
         for (int cols : colsList)
             for (int T : {1, 2, 3, 5, 8, 9, 16, 17, 70}) // streaming up to 16 rows, sgemm tiles above
                 QTest::addRow("%s K=%d T=%d", dtypeName(t), cols, T) << int(t) << cols << T;

@@ -1,0 +1,266 @@
+// Decode mat-vecs over the GGUF block formats. For each weight row, block by block: decode the block
+// into fp32 (AVX2 decoders for the formats real files use most; dtype.cpp's scalar decoder for
+// Q2_K, Q3_K, Q4_1 and Q5_1), then multiply-add it into every input row while it is in L1.
+// Not the prefill path (ops.cpp converts tiles and calls sgemm) and not Q8_0 (ops.cpp: one pass).
+#include "model/ops_quant.h"
+
+#if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+#include <immintrin.h>
+
+#include <cstring>
+
+namespace logitscope::ops::detail {
+
+namespace {
+
+float loadHalf(const uint8_t* p)
+{
+    uint16_t h;
+    std::memcpy(&h, p, 2);
+    return _cvtsh_ss(h);
+}
+
+// Eight bytes starting at byte `at` of v as eight fp32 values (unsigned).
+inline __m256 bytesToFloats(__m128i v) { return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(v)); }
+
+// 32 unsigned bytes as four vectors of eight floats, scaled and shifted: y = q * d + bias.
+inline void store32(__m256i q, __m256 d, __m256 bias, float* y)
+{
+    const __m128i lo = _mm256_castsi256_si128(q), hi = _mm256_extracti128_si256(q, 1);
+    _mm256_store_ps(y, _mm256_fmadd_ps(bytesToFloats(lo), d, bias));
+    _mm256_store_ps(y + 8, _mm256_fmadd_ps(bytesToFloats(_mm_srli_si128(lo, 8)), d, bias));
+    _mm256_store_ps(y + 16, _mm256_fmadd_ps(bytesToFloats(hi), d, bias));
+    _mm256_store_ps(y + 24, _mm256_fmadd_ps(bytesToFloats(_mm_srli_si128(hi, 8)), d, bias));
+}
+
+// Sixteen unsigned bytes as two vectors of eight floats: y = q * d + bias.
+inline void store16(__m128i q, __m256 d, __m256 bias, float* y)
+{
+    _mm256_store_ps(y, _mm256_fmadd_ps(bytesToFloats(q), d, bias));
+    _mm256_store_ps(y + 8, _mm256_fmadd_ps(bytesToFloats(_mm_srli_si128(q, 8)), d, bias));
+}
+
+const __m256i kLowNibbles = _mm256_set1_epi8(0x0F);
+
+// The 32-element formats: 16 bytes, element i in the low nibble of byte i, i + 16 in its high nibble.
+// Returns the 32 nibbles in element order.
+inline __m256i nibbles32(const uint8_t* qs)
+{
+    const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
+    const __m256i both = _mm256_set_m128i(_mm_srli_epi16(q, 4), q);
+    return _mm256_and_si256(both, kLowNibbles);
+}
+
+struct Q4_0 {
+    static constexpr int kSize = 32, kBytes = 18;
+    static void decode(const uint8_t* b, float* y)
+    {
+        const __m256 d = _mm256_set1_ps(loadHalf(b));
+        store32(nibbles32(b + 2), d, _mm256_mul_ps(d, _mm256_set1_ps(-8.0f)), y);
+    }
+};
+
+// Bit i of the 32-bit word at qhAt, as 0x10 in byte i.
+inline __m256i fifthBits(const uint8_t* qhAt)
+{
+    uint32_t qh;
+    std::memcpy(&qh, qhAt, 4);
+    // Byte i of the vector takes byte i / 8 of qh, then tests bit i % 8.
+    const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32(int(qh)),
+        _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3));
+    const __m256i bit = _mm256_set1_epi64x(int64_t(0x8040201008040201ull));
+    const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit);
+    return _mm256_and_si256(set, _mm256_set1_epi8(0x10));
+}
+
+struct Q5_0 {
+    static constexpr int kSize = 32, kBytes = 22;
+    static void decode(const uint8_t* b, float* y)
+    {
+        const __m256 d = _mm256_set1_ps(loadHalf(b));
+        const __m256i q = _mm256_or_si256(nibbles32(b + 6), fifthBits(b + 2));
+        store32(q, d, _mm256_mul_ps(d, _mm256_set1_ps(-16.0f)), y);
+    }
+};
+
+// IQ4_NL / IQ4_XS: 32 indices into the 16-entry table, looked up with a byte shuffle.
+inline void iq4Group(const uint8_t* qs, float dl, float* y)
+{
+    const __m128i table = _mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4nlValues));
+    const __m256i idx = nibbles32(qs);
+    const __m128i lo = _mm_shuffle_epi8(table, _mm256_castsi256_si128(idx));
+    const __m128i hi = _mm_shuffle_epi8(table, _mm256_extracti128_si256(idx, 1));
+    const __m256 d = _mm256_set1_ps(dl);
+    const auto put = [&](__m128i v, float* at) {
+        _mm256_store_ps(at, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(v))));
+        _mm256_store_ps(at + 8, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(v, 8)))));
+    };
+    put(lo, y);
+    put(hi, y + 16);
+}
+
+struct IQ4_NL {
+    static constexpr int kSize = 32, kBytes = 18;
+    static void decode(const uint8_t* b, float* y) { iq4Group(b + 2, loadHalf(b), y); }
+};
+
+struct IQ4_XS {
+    static constexpr int kSize = 256, kBytes = 136;
+    static void decode(const uint8_t* b, float* y)
+    {
+        const float d = loadHalf(b);
+        uint16_t high;
+        std::memcpy(&high, b + 2, 2);
+        for (int g = 0; g < 8; ++g) {
+            const int ls = ((b[4 + g / 2] >> (4 * (g % 2))) & 0xF) | (((high >> (2 * g)) & 3) << 4);
+            iq4Group(b + 8 + 16 * g, d * float(ls - 32), y + 32 * g);
+        }
+    }
+};
+
+// Q4_K / Q5_K: the eight 6-bit scales and minimums (dtype.cpp's scaleMinK4).
+inline void scaleMinK4(int j, const uint8_t* q, int& sc, int& m)
+{
+    if (j < 4) {
+        sc = q[j] & 63;
+        m = q[j + 4] & 63;
+    } else {
+        sc = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
+        m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+    }
+}
+
+template <bool FiveBits>
+struct Q45_K {
+    static constexpr int kSize = 256, kBytes = FiveBits ? 176 : 144;
+    static void decode(const uint8_t* b, float* y)
+    {
+        const float d = loadHalf(b), dmin = loadHalf(b + 2);
+        const uint8_t* scales = b + 4;
+        const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 16));
+        const uint8_t* qs = b + (FiveBits ? 48 : 16);
+        for (int g = 0; g < 4; ++g) {
+            const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * g));
+            __m256i lo = _mm256_and_si256(q, kLowNibbles);
+            __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), kLowNibbles);
+            if (FiveBits) {
+                // Bits 2g and 2g + 1 of qh[l], moved to bit 4.
+                const __m256i one = _mm256_set1_epi8(1);
+                const __m128i sLo = _mm_cvtsi32_si128(2 * g), sHi = _mm_cvtsi32_si128(2 * g + 1);
+                lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(qh, sLo), one), 4));
+                hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(qh, sHi), one), 4));
+            }
+            int sc, m;
+            scaleMinK4(2 * g, scales, sc, m);
+            store32(lo, _mm256_set1_ps(d * float(sc)), _mm256_set1_ps(-dmin * float(m)), y + 64 * g);
+            scaleMinK4(2 * g + 1, scales, sc, m);
+            store32(hi, _mm256_set1_ps(d * float(sc)), _mm256_set1_ps(-dmin * float(m)), y + 64 * g + 32);
+        }
+    }
+};
+
+struct Q6_K {
+    static constexpr int kSize = 256, kBytes = 210;
+    static void decode(const uint8_t* b, float* y)
+    {
+        const float d = loadHalf(b + 208);
+        const auto* scales = reinterpret_cast<const int8_t*>(b + 192);
+        const __m256i three = _mm256_set1_epi8(3);
+        for (int h = 0; h < 2; ++h) {
+            const __m256i ql0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 64 * h));
+            const __m256i ql1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 64 * h + 32));
+            const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 128 + 32 * h));
+            const __m256i low[4] = {_mm256_and_si256(ql0, kLowNibbles), _mm256_and_si256(ql1, kLowNibbles),
+                                    _mm256_and_si256(_mm256_srli_epi16(ql0, 4), kLowNibbles),
+                                    _mm256_and_si256(_mm256_srli_epi16(ql1, 4), kLowNibbles)};
+            for (int j = 0; j < 4; ++j) {
+                const __m256i high = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * j)), three);
+                const __m256i q = _mm256_or_si256(low[j], _mm256_slli_epi16(high, 4)); // 0..63, less 32 below
+                float* out = y + 128 * h + 32 * j;
+                for (int s = 0; s < 2; ++s) {
+                    const __m256 dl = _mm256_set1_ps(d * float(scales[8 * h + 2 * j + s]));
+                    const __m128i part = s ? _mm256_extracti128_si256(q, 1) : _mm256_castsi256_si128(q);
+                    store16(part, dl, _mm256_mul_ps(dl, _mm256_set1_ps(-32.0f)), out + 16 * s);
+                }
+            }
+        }
+    }
+};
+
+// Formats without an AVX2 decoder: dtype.cpp's.
+template <DType T, int Size, int Bytes>
+struct Scalar {
+    static constexpr int kSize = Size, kBytes = Bytes;
+    static void decode(const uint8_t* b, float* y) { blockDecoder(T)(b, y); }
+};
+
+inline float hsum(__m256 v)
+{
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_add_ss(h, _mm_movehdup_ps(h));
+    return _mm_cvtss_f32(h);
+}
+
+template <class F, int TT>
+void rows(float* out, int outStride, const float* x, const TensorView& w, int r0, int r1)
+{
+    const int K = int(w.cols()), nb = K / F::kSize;
+    const auto* base = static_cast<const uint8_t*>(w.data);
+    alignas(32) float block[F::kSize];
+    for (int r = r0; r < r1; ++r) {
+        const uint8_t* wr = base + size_t(r) * size_t(nb) * F::kBytes;
+        __m256 acc[TT][2];
+        for (int t = 0; t < TT; ++t)
+            acc[t][0] = acc[t][1] = _mm256_setzero_ps();
+        for (int b = 0; b < nb; ++b) {
+            const uint8_t* blk = wr + size_t(b) * F::kBytes;
+            _mm_prefetch(reinterpret_cast<const char*>(blk) + kPrefetchBytes, _MM_HINT_T0);
+            F::decode(blk, block);
+            for (int t = 0; t < TT; ++t) {
+                const float* xt = x + size_t(t) * K + size_t(b) * F::kSize;
+                for (int k = 0; k < F::kSize; k += 16) {
+                    acc[t][0] = _mm256_fmadd_ps(_mm256_load_ps(block + k), _mm256_loadu_ps(xt + k), acc[t][0]);
+                    acc[t][1] = _mm256_fmadd_ps(_mm256_load_ps(block + k + 8), _mm256_loadu_ps(xt + k + 8), acc[t][1]);
+                }
+            }
+        }
+        for (int t = 0; t < TT; ++t)
+            out[size_t(t) * outStride + r] = hsum(_mm256_add_ps(acc[t][0], acc[t][1]));
+    }
+}
+
+template <class F>
+void rowsAnyT(float* out, int outStride, const float* x, int T, const TensorView& w, int r0, int r1)
+{
+    switch (T) {
+    case 1: rows<F, 1>(out, outStride, x, w, r0, r1); return;
+    case 2: rows<F, 2>(out, outStride, x, w, r0, r1); return;
+    case 3: rows<F, 3>(out, outStride, x, w, r0, r1); return;
+    default: rows<F, 4>(out, outStride, x, w, r0, r1); return;
+    }
+}
+
+} // namespace
+
+void rowsBlocks(float* out, int outStride, const float* x, int T, const TensorView& w, int r0, int r1)
+{
+    switch (w.type) {
+    case DType::Q4_0: rowsAnyT<Q4_0>(out, outStride, x, T, w, r0, r1); return;
+    case DType::Q5_0: rowsAnyT<Q5_0>(out, outStride, x, T, w, r0, r1); return;
+    case DType::Q4_K: rowsAnyT<Q45_K<false>>(out, outStride, x, T, w, r0, r1); return;
+    case DType::Q5_K: rowsAnyT<Q45_K<true>>(out, outStride, x, T, w, r0, r1); return;
+    case DType::Q6_K: rowsAnyT<Q6_K>(out, outStride, x, T, w, r0, r1); return;
+    case DType::IQ4_NL: rowsAnyT<IQ4_NL>(out, outStride, x, T, w, r0, r1); return;
+    case DType::IQ4_XS: rowsAnyT<IQ4_XS>(out, outStride, x, T, w, r0, r1); return;
+    case DType::Q4_1: rowsAnyT<Scalar<DType::Q4_1, 32, 20>>(out, outStride, x, T, w, r0, r1); return;
+    case DType::Q5_1: rowsAnyT<Scalar<DType::Q5_1, 32, 24>>(out, outStride, x, T, w, r0, r1); return;
+    case DType::Q2_K: rowsAnyT<Scalar<DType::Q2_K, 256, 84>>(out, outStride, x, T, w, r0, r1); return;
+    case DType::Q3_K: rowsAnyT<Scalar<DType::Q3_K, 256, 110>>(out, outStride, x, T, w, r0, r1); return;
+    default: return; // plain types and Q8_0 never come here (ops.cpp)
+    }
+}
+
+} // namespace logitscope::ops::detail
+
+#endif

@@ -58,7 +58,8 @@ CudaBackendOptions CudaBackendOptions::fromEnvironment()
 }
 
 struct CudaBackend::Impl {
-    // One decode graph per (batch size, capture row stride), valid while no buffer it points into moved.
+    // One decode graph per (batch size, capture row stride, residual capture on/off), valid while no
+    // buffer it points into moved.
     struct DecodeGraph {
         cudaGraphExec_t exec = nullptr;
         uint64_t epoch = 0;
@@ -330,15 +331,17 @@ struct CudaBackend::Impl {
         matmul(x.as<float>(), hh.as<__half>(), w.wDown, w.bDown, n, gemm, true);
     }
 
-    // logits (rows, V) = output · norm(x[row0 .. row0 + rows))
-    void head(int row0, int rows)
+    // out (rows, V) = output · norm(x[row0 .. row0 + rows)); out is the logits buffer unless given.
+    void head(int row0, int rows, float* out = nullptr)
     {
         const float* in = x.as<float>() + size_t(row0) * cfg.hidden;
+        if (!out)
+            out = logits.as<float>();
         if (gpt2) {
             norm(xb.as<__half>(), in, weights->outputNorm, weights->outputNormBias, rows);
-            matmul(logits.as<float>(), xb.as<__half>(), weights->output, nullptr, rows, gemm);
+            matmul(out, xb.as<__half>(), weights->output, nullptr, rows, gemm);
         } else {
-            const MatmulJob job{logits.as<float>(), &weights->output, nullptr};
+            const MatmulJob job{out, &weights->output, nullptr};
             matmulManyRmsNorm(std::span<const MatmulJob>(&job, 1), in, weights->outputNorm, cfg.normEps,
                               xb.as<__half>(), rows, gemm);
         }
@@ -683,7 +686,14 @@ struct CudaBackend::Impl {
             const int rows = std::min(kLogitRows, L - r0);
             CUDA_CHECK(cudaMemcpyAsync(x.as(), residual.data() + size_t(r0) * C, size_t(rows) * C * 4,
                                        cudaMemcpyHostToDevice, stream));
-            head(0, rows);
+            // The last layer's row alone, as a decode step computes the model's logits (more than
+            // kGemvMaxRows rows go through cuBLAS with an fp16-rounded normed input, one row does not):
+            // the lens's last layer is then the model's own distribution, as on the CPU (LogitLens).
+            const bool last = r0 + rows == L;
+            if (rows > 1 || !last)
+                head(0, last ? rows - 1 : rows);
+            if (last)
+                head(rows - 1, 1, logits.as<float>() + size_t(rows - 1) * V);
             if (k > 0) {
                 logSoftmaxTopK(lensIds.as<int32_t>(), lensLogprobs.as<float>(), logits.as<float>(), V, k, stream, rows);
                 CUDA_CHECK(cudaMemcpyAsync(ids.data() + size_t(r0) * kk, lensIds.as(), size_t(rows) * kk * 4,

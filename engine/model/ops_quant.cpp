@@ -1,6 +1,6 @@
 // Decode mat-vecs over the GGUF block formats. For each weight row, block by block: decode the block
-// into fp32 (AVX2 decoders for the formats real files use most; dtype.cpp's scalar decoder for
-// Q2_K, Q3_K, Q4_1 and Q5_1), then multiply-add it into every input row while it is in L1.
+// eight weights at a time in registers (AVX2 decoders for the formats real files use most; dtype.cpp's
+// scalar decoder for Q2_K, Q3_K, Q4_1 and Q5_1) and multiply-add each run into every input row.
 // Not the prefill path (ops.cpp converts tiles and calls sgemm) and not Q8_0 (ops.cpp: one pass).
 #include "model/ops_quant.h"
 
@@ -23,21 +23,26 @@ float loadHalf(const uint8_t* p)
 // Eight bytes starting at byte `at` of v as eight fp32 values (unsigned).
 inline __m256 bytesToFloats(__m128i v) { return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(v)); }
 
-// 32 unsigned bytes as four vectors of eight floats, scaled and shifted: y = q * d + bias.
-inline void store32(__m256i q, __m256 d, __m256 bias, float* y)
+// The decoders hand each run of eight weights to a sink as it is decoded: sink(k, w) with k the
+// element's offset in the block and w eight fp32 weights, so nothing is stored in between.
+
+// 32 unsigned bytes as weights k .. k + 31: w = q * d + bias.
+template <class Sink>
+inline void emit32(__m256i q, __m256 d, __m256 bias, int k, Sink& sink)
 {
     const __m128i lo = _mm256_castsi256_si128(q), hi = _mm256_extracti128_si256(q, 1);
-    _mm256_store_ps(y, _mm256_fmadd_ps(bytesToFloats(lo), d, bias));
-    _mm256_store_ps(y + 8, _mm256_fmadd_ps(bytesToFloats(_mm_srli_si128(lo, 8)), d, bias));
-    _mm256_store_ps(y + 16, _mm256_fmadd_ps(bytesToFloats(hi), d, bias));
-    _mm256_store_ps(y + 24, _mm256_fmadd_ps(bytesToFloats(_mm_srli_si128(hi, 8)), d, bias));
+    sink(k, _mm256_fmadd_ps(bytesToFloats(lo), d, bias));
+    sink(k + 8, _mm256_fmadd_ps(bytesToFloats(_mm_srli_si128(lo, 8)), d, bias));
+    sink(k + 16, _mm256_fmadd_ps(bytesToFloats(hi), d, bias));
+    sink(k + 24, _mm256_fmadd_ps(bytesToFloats(_mm_srli_si128(hi, 8)), d, bias));
 }
 
-// Sixteen unsigned bytes as two vectors of eight floats: y = q * d + bias.
-inline void store16(__m128i q, __m256 d, __m256 bias, float* y)
+// Sixteen unsigned bytes as weights k .. k + 15: w = q * d + bias.
+template <class Sink>
+inline void emit16(__m128i q, __m256 d, __m256 bias, int k, Sink& sink)
 {
-    _mm256_store_ps(y, _mm256_fmadd_ps(bytesToFloats(q), d, bias));
-    _mm256_store_ps(y + 8, _mm256_fmadd_ps(bytesToFloats(_mm_srli_si128(q, 8)), d, bias));
+    sink(k, _mm256_fmadd_ps(bytesToFloats(q), d, bias));
+    sink(k + 8, _mm256_fmadd_ps(bytesToFloats(_mm_srli_si128(q, 8)), d, bias));
 }
 
 const __m256i kLowNibbles = _mm256_set1_epi8(0x0F);
@@ -53,10 +58,11 @@ inline __m256i nibbles32(const uint8_t* qs)
 
 struct Q4_0 {
     static constexpr int kSize = 32, kBytes = 18;
-    static void decode(const uint8_t* b, float* y)
+    template <class Sink>
+    static void decode(const uint8_t* b, Sink& sink)
     {
         const __m256 d = _mm256_set1_ps(loadHalf(b));
-        store32(nibbles32(b + 2), d, _mm256_mul_ps(d, _mm256_set1_ps(-8.0f)), y);
+        emit32(nibbles32(b + 2), d, _mm256_mul_ps(d, _mm256_set1_ps(-8.0f)), 0, sink);
     }
 };
 
@@ -75,45 +81,49 @@ inline __m256i fifthBits(const uint8_t* qhAt)
 
 struct Q5_0 {
     static constexpr int kSize = 32, kBytes = 22;
-    static void decode(const uint8_t* b, float* y)
+    template <class Sink>
+    static void decode(const uint8_t* b, Sink& sink)
     {
         const __m256 d = _mm256_set1_ps(loadHalf(b));
         const __m256i q = _mm256_or_si256(nibbles32(b + 6), fifthBits(b + 2));
-        store32(q, d, _mm256_mul_ps(d, _mm256_set1_ps(-16.0f)), y);
+        emit32(q, d, _mm256_mul_ps(d, _mm256_set1_ps(-16.0f)), 0, sink);
     }
 };
 
 // IQ4_NL / IQ4_XS: 32 indices into the 16-entry table, looked up with a byte shuffle.
-inline void iq4Group(const uint8_t* qs, float dl, float* y)
+template <class Sink>
+inline void iq4Group(const uint8_t* qs, float dl, int k, Sink& sink)
 {
     const __m128i table = _mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4nlValues));
     const __m256i idx = nibbles32(qs);
     const __m128i lo = _mm_shuffle_epi8(table, _mm256_castsi256_si128(idx));
     const __m128i hi = _mm_shuffle_epi8(table, _mm256_extracti128_si256(idx, 1));
     const __m256 d = _mm256_set1_ps(dl);
-    const auto put = [&](__m128i v, float* at) {
-        _mm256_store_ps(at, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(v))));
-        _mm256_store_ps(at + 8, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(v, 8)))));
+    const auto put = [&](__m128i v, int at) {
+        sink(at, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(v))));
+        sink(at + 8, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(v, 8)))));
     };
-    put(lo, y);
-    put(hi, y + 16);
+    put(lo, k);
+    put(hi, k + 16);
 }
 
 struct IQ4_NL {
     static constexpr int kSize = 32, kBytes = 18;
-    static void decode(const uint8_t* b, float* y) { iq4Group(b + 2, loadHalf(b), y); }
+    template <class Sink>
+    static void decode(const uint8_t* b, Sink& sink) { iq4Group(b + 2, loadHalf(b), 0, sink); }
 };
 
 struct IQ4_XS {
     static constexpr int kSize = 256, kBytes = 136;
-    static void decode(const uint8_t* b, float* y)
+    template <class Sink>
+    static void decode(const uint8_t* b, Sink& sink)
     {
         const float d = loadHalf(b);
         uint16_t high;
         std::memcpy(&high, b + 2, 2);
         for (int g = 0; g < 8; ++g) {
             const int ls = ((b[4 + g / 2] >> (4 * (g % 2))) & 0xF) | (((high >> (2 * g)) & 3) << 4);
-            iq4Group(b + 8 + 16 * g, d * float(ls - 32), y + 32 * g);
+            iq4Group(b + 8 + 16 * g, d * float(ls - 32), 32 * g, sink);
         }
     }
 };
@@ -133,7 +143,8 @@ inline void scaleMinK4(int j, const uint8_t* q, int& sc, int& m)
 template <bool FiveBits>
 struct Q45_K {
     static constexpr int kSize = 256, kBytes = FiveBits ? 176 : 144;
-    static void decode(const uint8_t* b, float* y)
+    template <class Sink>
+    static void decode(const uint8_t* b, Sink& sink)
     {
         const float d = loadHalf(b), dmin = loadHalf(b + 2);
         const uint8_t* scales = b + 4;
@@ -152,16 +163,17 @@ struct Q45_K {
             }
             int sc, m;
             scaleMinK4(2 * g, scales, sc, m);
-            store32(lo, _mm256_set1_ps(d * float(sc)), _mm256_set1_ps(-dmin * float(m)), y + 64 * g);
+            emit32(lo, _mm256_set1_ps(d * float(sc)), _mm256_set1_ps(-dmin * float(m)), 64 * g, sink);
             scaleMinK4(2 * g + 1, scales, sc, m);
-            store32(hi, _mm256_set1_ps(d * float(sc)), _mm256_set1_ps(-dmin * float(m)), y + 64 * g + 32);
+            emit32(hi, _mm256_set1_ps(d * float(sc)), _mm256_set1_ps(-dmin * float(m)), 64 * g + 32, sink);
         }
     }
 };
 
 struct Q6_K {
     static constexpr int kSize = 256, kBytes = 210;
-    static void decode(const uint8_t* b, float* y)
+    template <class Sink>
+    static void decode(const uint8_t* b, Sink& sink)
     {
         const float d = loadHalf(b + 208);
         const auto* scales = reinterpret_cast<const int8_t*>(b + 192);
@@ -176,22 +188,28 @@ struct Q6_K {
             for (int j = 0; j < 4; ++j) {
                 const __m256i high = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * j)), three);
                 const __m256i q = _mm256_or_si256(low[j], _mm256_slli_epi16(high, 4)); // 0..63, less 32 below
-                float* out = y + 128 * h + 32 * j;
                 for (int s = 0; s < 2; ++s) {
                     const __m256 dl = _mm256_set1_ps(d * float(scales[8 * h + 2 * j + s]));
                     const __m128i part = s ? _mm256_extracti128_si256(q, 1) : _mm256_castsi256_si128(q);
-                    store16(part, dl, _mm256_mul_ps(dl, _mm256_set1_ps(-32.0f)), out + 16 * s);
+                    emit16(part, dl, _mm256_mul_ps(dl, _mm256_set1_ps(-32.0f)), 128 * h + 32 * j + 16 * s, sink);
                 }
             }
         }
     }
 };
 
-// Formats without an AVX2 decoder: dtype.cpp's.
+// Formats without an AVX2 decoder: dtype.cpp's, through a buffer.
 template <DType T, int Size, int Bytes>
 struct Scalar {
     static constexpr int kSize = Size, kBytes = Bytes;
-    static void decode(const uint8_t* b, float* y) { blockDecoder(T)(b, y); }
+    template <class Sink>
+    static void decode(const uint8_t* b, Sink& sink)
+    {
+        alignas(32) float y[Size];
+        blockDecoder(T)(b, y);
+        for (int k = 0; k < Size; k += 8)
+            sink(k, _mm256_load_ps(y + k));
+    }
 };
 
 inline float hsum(__m256 v)
@@ -207,7 +225,6 @@ void rows(float* out, int outStride, const float* x, const TensorView& w, int r0
 {
     const int K = int(w.cols()), nb = K / F::kSize;
     const auto* base = static_cast<const uint8_t*>(w.data);
-    alignas(32) float block[F::kSize];
     for (int r = r0; r < r1; ++r) {
         const uint8_t* wr = base + size_t(r) * size_t(nb) * F::kBytes;
         __m256 acc[TT][2];
@@ -216,14 +233,15 @@ void rows(float* out, int outStride, const float* x, const TensorView& w, int r0
         for (int b = 0; b < nb; ++b) {
             const uint8_t* blk = wr + size_t(b) * F::kBytes;
             _mm_prefetch(reinterpret_cast<const char*>(blk) + kPrefetchBytes, _MM_HINT_T0);
-            F::decode(blk, block);
-            for (int t = 0; t < TT; ++t) {
-                const float* xt = x + size_t(t) * K + size_t(b) * F::kSize;
-                for (int k = 0; k < F::kSize; k += 16) {
-                    acc[t][0] = _mm256_fmadd_ps(_mm256_load_ps(block + k), _mm256_loadu_ps(xt + k), acc[t][0]);
-                    acc[t][1] = _mm256_fmadd_ps(_mm256_load_ps(block + k + 8), _mm256_loadu_ps(xt + k + 8), acc[t][1]);
+            const float* xb = x + size_t(b) * F::kSize;
+            // Two accumulators per input row, alternating by run of eight, hide the FMA latency.
+            auto sink = [&](int k, __m256 wv) {
+                for (int t = 0; t < TT; ++t) {
+                    __m256& a = acc[t][(k / 8) & 1];
+                    a = _mm256_fmadd_ps(wv, _mm256_loadu_ps(xb + size_t(t) * K + k), a);
                 }
-            }
+            };
+            F::decode(blk, sink);
         }
         for (int t = 0; t < TT; ++t)
             out[size_t(t) * outStride + r] = hsum(_mm256_add_ps(acc[t][0], acc[t][1]));

@@ -1,5 +1,5 @@
 // The small-batch (decode) matrix kernels for the GGUF block formats, a part of ops.cpp kept apart:
-// each weight block is decoded with AVX2 into an L1-resident buffer and applied to the input rows.
+// each weight block is decoded with AVX2, eight weights at a time, and applied to the input rows.
 // Not a public header: ops::matmul is the way in.
 #pragma once
 

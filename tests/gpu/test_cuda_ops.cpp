@@ -622,6 +622,14 @@ int main(int argc, char** argv)
         {"attentionDecode+rope rotate-half H=8 Hkv=4 D=40", 5e-4, [] { return caseAttentionDecode(8, 4, 40, {3, 333}, 11, false, true); }},
         {"attentionDecode H=12 Hkv=4 D=80", 5e-4, [] { return caseAttentionDecode(12, 4, 80, {64, 700}, 16, false); }},
         {"attentionDecode H=6 Hkv=2 D=96", 5e-4, [] { return caseAttentionDecode(6, 2, 96, {200, 17}, 8, false); }},
+        // D=80 idles the most threads in P·V (48 of 128); larger groups use the MAXG 8 and 16 builds.
+        {"attentionDecode capture H=8 Hkv=2 D=80", 1e-8, [] { return caseAttentionDecode(8, 2, 80, {5, 450}, 11, true); }},
+        {"attentionDecode H=32 Hkv=4 D=80 (G=8)", 5e-4, [] { return caseAttentionDecode(32, 4, 80, {129, 700}, 16, false); }},
+        {"attentionDecode H=16 Hkv=1 D=40 (G=16)", 5e-4, [] { return caseAttentionDecode(16, 1, 40, {250, 3}, 16, false); }},
+        {"attentionDecode H=48 Hkv=4 D=96 (G=12)", 5e-4, [] { return caseAttentionDecode(48, 4, 96, {33, 640}, 8, false); }},
+        {"attentionDecode capture H=6 Hkv=2 D=96", 1e-8, [] { return caseAttentionDecode(6, 2, 96, {17, 300}, 8, true); }},
+        {"attentionDecode+rope interleaved H=12 Hkv=4 D=80", 5e-4, [] { return caseAttentionDecode(12, 4, 80, {3, 333}, 11, false, true, RopeLayout::Interleaved); }},
+        {"attentionDecode+rope rotate-half H=6 Hkv=2 D=96", 5e-4, [] { return caseAttentionDecode(6, 2, 96, {3, 333}, 11, false, true); }},
         {"attentionPrefill H=8 Hkv=4 D=40 Tq=37 pos0=13", 5e-4, [] { return caseAttentionPrefill(8, 4, 40, 37, 13, false); }},
         {"attentionDecode+rope rotate-half H=8 Hkv=2 D=64", 5e-4, [] { return caseAttentionDecode(8, 2, 64, {3, 333}, 11, false, true); }},
         {"attentionDecode+rope interleaved H=4 Hkv=4 D=128", 5e-4, [] { return caseAttentionDecode(4, 4, 128, {77, 1000}, 11, false, true, RopeLayout::Interleaved); }},
@@ -639,6 +647,8 @@ int main(int argc, char** argv)
                               "matmulSiluMul fused T=3", "matmulManyRmsNorm fused T=4", "matmulSiluMulRmsNorm fused T=3",
                               "kv write+gather+rope interleaved", "attentionDecode H=8 Hkv=2",
                               "attentionDecode H=14", "attentionDecode+rope interleaved", "attentionPrefill capture",
+                              "attentionDecode H=8 Hkv=4 D=40", "attentionDecode H=12 Hkv=4 D=80",
+                              "attentionDecode capture H=8 Hkv=2 D=80",
                               "logSoftmaxTopK V=32000"};
         std::vector<Case> some;
         for (const Case& c : cases)

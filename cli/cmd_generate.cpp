@@ -201,6 +201,7 @@ int cmdGenerate(const Args& args)
     const PrefillRecord pre = session.prefill(ids, params);
 
     Json out;
+    out["model"] = {{"name", model->name()}, {"weights", model->dtypeSummary()}, {"weight_bytes", model->weightBytes()}};
     out["prompt_ids"] = ids;
     out["prompt_logprobs"] = nullableLogprobs(pre.promptLogprobs);
     Json trace;

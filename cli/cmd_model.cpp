@@ -28,7 +28,18 @@ std::shared_ptr<const Model> loadModel(const Args& args)
         o.ropeRounding = RopeScaling::Rounding::Bf16;
     else if (rounding != "none")
         throw Error("--rope-rounding: expected none, fp16 or bf16, got '" + rounding + "'");
-    return Model::load(args.str("model"), o);
+    // --requantize TYPE: run the model with its matrices quantized again in memory (Model::requantized).
+    const std::string requantize = args.str("requantize", "");
+    WeightTypes types;
+    if (!requantize.empty()) {
+        try {
+            types = weightTypesNamed(requantize);
+        } catch (const Error& e) {
+            throw Error(std::string("--requantize: ") + e.what());
+        }
+    }
+    auto model = Model::load(args.str("model"), o);
+    return requantize.empty() ? model : Model::requantized(std::move(model), types);
 }
 
 std::unique_ptr<Backend> openBackend(const Args& args, std::shared_ptr<const Model> model)
@@ -190,7 +201,11 @@ int cmdMakeModel(const Args& args)
         throw Error("--format: expected gguf or hf, got '" + format + "'");
     o.out = args.str("out");
     o.vocab = args.str("vocab");
-    o.weights = weightTypesNamed(args.str("dtype", "f16"));
+    try {
+        o.weights = weightTypesNamed(args.str("dtype", "f16"));
+    } catch (const Error& e) {
+        throw Error(std::string("--dtype: ") + e.what());
+    }
     o.seed = args.u64("seed", 1);
     args.rejectUnknown();
     makeModel(o);

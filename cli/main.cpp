@@ -23,7 +23,7 @@ commands:
   tokenize   --model PATH|--tokenizer FILE --text S [--no-special] [--chat USER [--system S]] [--json]
   generate   --model PATH --prompt S [--max-new-tokens N] [--greedy] [--top-logprobs K] [--attention]
              [--device cpu|cuda|auto] [--threads N] [--weights mapped|memory] [--rope-rounding none|fp16|bf16]
-             [--kv-type f32|f16] [--no-chat-template] [--system S]
+             [--kv-type f32|f16] [--requantize q8_0|q6_k|q4_k_m|q2_k|...] [--no-chat-template] [--system S]
              [--temperature T] [--top-k K] [--top-p P] [--min-p P] [--typical-p P]
              [--repetition-penalty R] [--presence-penalty P] [--frequency-penalty F] [--no-repeat-ngram N]
              [--min-new-tokens N] [--stop S]... [--seed S] [--order hf|vllm|llama.cpp]
@@ -31,7 +31,7 @@ commands:
              [--trace FILE] [--logit-lens] [--json]
   embeddings --model PATH --token S|--id N [--k 10] [--position P] [--threads N] [--json]
   bench      --model PATH [--device D] [--prompt-tokens 512] [--gen-tokens 128] [--threads N]
-             [--weights mapped|memory] [--kv-type f32|f16] [--json]
+             [--weights mapped|memory] [--kv-type f32|f16] [--requantize TYPE] [--json]
   make-model --arch llama|qwen2|gpt2 --shape tiny|smollm2-135m|tinyllama-1.1b --format gguf|hf --out PATH
              [--vocab FILE] [--dtype f16|f32|bf16|q8_0|q4_k_m|q5_k_m|q6_k|...] [--seed S]
   models     [--dir PATH]... [--save-dirs] [--depth N] [--no-hf-cache] [--json]

@@ -359,4 +359,25 @@ DType quantFallback(DType t, int64_t cols)
     }
 }
 
+WeightTypes weightTypesNamed(const std::string& name)
+{
+    static const struct {
+        const char* name;
+        WeightTypes types;
+    } kNamed[] = {
+        {"f32", DType::F32}, {"f16", DType::F16}, {"bf16", DType::BF16}, {"q8_0", DType::Q8_0},
+        {"q4_0", DType::Q4_0}, {"q4_1", DType::Q4_1}, {"q5_0", DType::Q5_0}, {"q5_1", DType::Q5_1},
+        {"q2_k", DType::Q2_K}, {"q3_k", DType::Q3_K}, {"q4_k", DType::Q4_K}, {"q5_k", DType::Q5_K},
+        {"q6_k", DType::Q6_K}, {"iq4_nl", DType::IQ4_NL}, {"iq4_xs", DType::IQ4_XS},
+        {"q4_k_m", {DType::Q4_K, DType::Q6_K}}, {"q5_k_m", {DType::Q5_K, DType::Q6_K}},
+    };
+    std::string names;
+    for (const auto& n : kNamed) {
+        if (name == n.name)
+            return n.types;
+        names += names.empty() ? n.name : std::string(", ") + n.name;
+    }
+    throw Error("unknown weight type '" + name + "' (expected one of " + names + ")");
+}
+
 } // namespace logitscope

@@ -3,6 +3,7 @@
 // a Backend does the arithmetic, a Session holds the mutable state (KV cache, RNG, history).
 #pragma once
 
+#include "common/quantize.h"
 #include "formats/tensor_view.h"
 #include "model/config.h"
 #include "tokenizer/tokenizer.h"
@@ -50,6 +51,12 @@ public:
     // file/field on anything wrong (missing file, bad shapes, unknown architecture, missing tokenizer).
     static std::shared_ptr<const Model> load(const std::string& path, const LoadOptions& options = {});
 
+    // `base` with its matrices quantized again, to `types` (common/quantize.h's plain quantizer, from
+    // the stored weights as fp32): what a quantization does to the model, without a file. The token
+    // embedding and the untied head count as matrices (the head as a sensitive one); norms, biases and
+    // GPT-2's position table stay as stored. Shares the tokenizer; keeps `base` alive. name() says it.
+    static std::shared_ptr<const Model> requantized(std::shared_ptr<const Model> base, const WeightTypes& types);
+
     const ModelConfig& config() const { return m_config; }
     const Weights& weights() const { return m_weights; }
     const Tokenizer& tokenizer() const { return *m_tokenizer; }
@@ -68,10 +75,11 @@ private:
     friend class SyntheticModelBuilder; // synthetic_model.cpp: random-weight models for tests and benches
     ModelConfig m_config;
     Weights m_weights;
-    std::unique_ptr<Tokenizer> m_tokenizer;
+    std::shared_ptr<const Tokenizer> m_tokenizer;
     std::string m_path, m_format, m_name;
     std::vector<std::shared_ptr<const MappedFile>> m_files;    // keeps the mapped weights alive
     std::vector<std::vector<uint8_t>> m_owned;                 // tensors the loader had to transform
+    std::shared_ptr<const Model> m_base;                       // requantized(): where the other tensors live
 };
 
 } // namespace logitscope

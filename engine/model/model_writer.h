@@ -5,7 +5,7 @@
 
 #include "common/dtype.h"
 #include "model/config.h"
-#include "model/synthetic_model.h"
+#include "common/quantize.h"
 
 #include <cstdint>
 #include <memory>

@@ -4,29 +4,16 @@
 #pragma once
 
 #include "common/dtype.h"
+#include "common/quantize.h"
 #include "model/config.h"
 
 #include <cstdint>
 #include <memory>
-#include <string>
 
 namespace logitscope {
 
 class Model;
 
-// The element type of each weight matrix. llama.cpp's "_M" mixes give the LM head, attn_v and
-// ffn_down more bits than the rest (Q4_K_M: Q6_K there, Q4_K elsewhere); a K-quant whose 256-value
-// blocks do not fit a row falls back as llama.cpp's does (quantFallback). Norms and biases stay F32.
-struct WeightTypes {
-    DType matrices = DType::F32;
-    DType sensitive = DType::F32; // output head, attn_v, ffn_down
-    WeightTypes(DType all = DType::F32) : matrices(all), sensitive(all) {} // implicit: build(c, DType::F16)
-    WeightTypes(DType most, DType moreBits) : matrices(most), sensitive(moreBits) {}
-};
-
-// make-model's names: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_k, q3_k, q4_k, q5_k, q6_k,
-// iq4_nl, iq4_xs, and the mixes q4_k_m (Q4_K + Q6_K) and q5_k_m (Q5_K + Q6_K). Throws Error otherwise.
-WeightTypes weightTypesNamed(const std::string& name);
 
 class SyntheticModelBuilder {
 public:

@@ -16,6 +16,7 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -179,6 +180,17 @@ private slots:
             }
         QVERIFY2(loaded->dtypeSummary().find(dtypeName(w.layers[0].wq.type)) != std::string::npos,
                  loaded->dtypeSummary().c_str());
+        // Requantizing the F32 model in memory makes the same bytes as quantizing its values directly.
+        const auto again = Model::requantized(reference, types);
+        for (int l = 0; l < c.layers; ++l)
+            for (auto t : {&LayerWeights::wq, &LayerWeights::wk, &LayerWeights::wv, &LayerWeights::wo,
+                           &LayerWeights::wGate, &LayerWeights::wUp, &LayerWeights::wDown}) {
+                const TensorView &a = again->weights().layers[size_t(l)].*t, &b = m.layers[size_t(l)].*t;
+                QCOMPARE(a.type, b.type);
+                QVERIFY(a.nbytes == b.nbytes && std::memcmp(a.data, b.data, a.nbytes) == 0);
+            }
+        QVERIFY(std::memcmp(again->weights().output.data, m.output.data, m.output.nbytes) == 0);
+        QCOMPARE(again->weightBytes(), quantized->weightBytes());
 
         const std::vector<int32_t> prompt = {1, 450, 4996, 17354, 1701, 432, 29873, 975};
         const Greedy q = greedy(qPath, prompt, 4), f = greedy(refPath, prompt, 4);
@@ -199,6 +211,43 @@ private slots:
         qInfo("%s (%s): first logits %.4f from F32's (bound %.2f)", qPrintable(dtype), loaded->dtypeSummary().c_str(),
               rel, bound);
         QVERIFY(rel < bound);
+    }
+
+    // The bundled model requantized in memory: it keeps its tokenizer and says what it is, its
+    // weights shrink with the bits, and its next-token distribution stays close at 8 bits and
+    // moves further at 2.
+    void requantizedBundledModel()
+    {
+        const auto base = Model::load(std::string(LOGITSCOPE_SOURCE_DIR) + "/resources/models/logitscope-brown");
+        const auto q8 = Model::requantized(base, weightTypesNamed("q8_0"));
+        const auto q2 = Model::requantized(base, weightTypesNamed("q2_k"));
+        QCOMPARE(q8->name(), base->name() + " (requantized to Q8_0)");
+        QCOMPARE(q8->tokenizer().vocabSize(), base->tokenizer().vocabSize());
+        QVERIFY(q2->weightBytes() < q8->weightBytes() && q8->weightBytes() < base->weightBytes());
+        const auto logprobs = [](const std::shared_ptr<const Model>& m) {
+            Session s(m, createBackend(m, "cpu", 2));
+            SamplingParams p;
+            p.greedy = true;
+            s.prefill(s.tokenize("The jury said that the"), p);
+            std::vector<double> lp(s.currentLogits(0).begin(), s.currentLogits(0).end());
+            double mx = *std::max_element(lp.begin(), lp.end()), z = 0;
+            for (double v : lp)
+                z += std::exp(v - mx);
+            for (double& v : lp)
+                v -= mx + std::log(z);
+            return lp;
+        };
+        const auto kl = [](const std::vector<double>& p, const std::vector<double>& q) {
+            double d = 0;
+            for (size_t i = 0; i < p.size(); ++i)
+                d += std::exp(p[i]) * (p[i] - q[i]);
+            return d;
+        };
+        const auto f16 = logprobs(base);
+        const double kl8 = kl(f16, logprobs(q8)), kl2 = kl(f16, logprobs(q2));
+        qInfo("KL(F16 || Q8_0) = %.2e, KL(F16 || Q2_K) = %.2e", kl8, kl2);
+        QVERIFY(kl8 < 1e-3);
+        QVERIFY(kl2 > 10 * kl8);
     }
 
     void bothFormatsAgree_data()

@@ -176,6 +176,30 @@ private slots:
         QVERIFY2(bad.err.contains("--kv-type") && bad.err.contains("q8"), qPrintable(bad.err));
     }
 
+    // --requantize runs the model with its matrices quantized again in memory: the JSON says so, the
+    // weights shrink, the first distribution moves a little at 8 bits; a bad type is named.
+    void requantize()
+    {
+        const QString model = QStringLiteral(LOGITSCOPE_SOURCE_DIR "/resources/models/logitscope-brown");
+        QStringList args{"generate", "--model", model, "--prompt", "The jury said", "--greedy", "--max-new-tokens",
+                         "4", "--json"};
+        const Result plain = cli(args);
+        QVERIFY2(plain.code == 0, qPrintable(plain.err));
+        const Result q8 = cli(QStringList(args) << "--requantize" << "q8_0");
+        QVERIFY2(q8.code == 0, qPrintable(q8.err));
+        const auto a = nlohmann::json::parse(plain.out.toStdString()), b = nlohmann::json::parse(q8.out.toStdString());
+        QCOMPARE(a["model"]["weights"].get<std::string>(), std::string("F16"));
+        QCOMPARE(b["model"]["weights"].get<std::string>(), std::string("Q8_0"));
+        QVERIFY(b["model"]["name"].get<std::string>().ends_with("(requantized to Q8_0)"));
+        QVERIFY(b["model"]["weight_bytes"].get<double>() < 0.6 * a["model"]["weight_bytes"].get<double>());
+        const double lpA = a["steps"][0]["logprob"].get<double>(), lpB = b["steps"][0]["logprob"].get<double>();
+        QVERIFY2(lpA != lpB && std::fabs(lpA - lpB) < 2e-2, qPrintable(QString("%1 vs %2").arg(lpA).arg(lpB)));
+        const Result bad = cli({"generate", "--model", model, "--prompt", "a", "--requantize", "q3"});
+        QCOMPARE(bad.code, 2);
+        QVERIFY2(bad.err.contains("--requantize") && bad.err.contains("'q3'") && bad.err.contains("q4_k_m"),
+                 qPrintable(bad.err));
+    }
+
     void beamsAndTrace()
     {
         REQUIRE_SHARED("models/ref-llama-spm");

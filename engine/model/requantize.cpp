@@ -1,0 +1,66 @@
+// Model::requantized: the same model with its matrices in other GGUF block formats, made in memory.
+// Not a converter to files (make-model and writeModel write files); not llama.cpp's quantizer.
+#include "model/model.h"
+
+#include "common/error.h"
+
+
+namespace logitscope {
+
+namespace {
+
+// t requantized to `type` (or its fallback when its rows do not fit the blocks), into owned bytes.
+TensorView requantize(const TensorView& t, DType type, std::vector<std::vector<uint8_t>>& owned)
+{
+    TensorView out = t;
+    out.type = quantFallback(type, t.cols());
+    if (t.cols() % dtypeBlockSize(out.type) != 0)
+        out.type = DType::F16; // a row no block format fits (not in any model Logitscope opens)
+    const int64_t rows = t.elements() / t.cols(), cols = t.cols();
+    const size_t inRow = dtypeBytes(t.type, cols), outRow = dtypeBytes(out.type, cols);
+    owned.emplace_back(outRow * size_t(rows));
+    std::vector<float> row(static_cast<size_t>(cols));
+    const auto* src = static_cast<const uint8_t*>(t.data);
+    for (int64_t r = 0; r < rows; ++r) {
+        dequantize(t.type, src + size_t(r) * inRow, row.data(), cols);
+        quantize(out.type, row.data(), owned.back().data() + size_t(r) * outRow, cols);
+    }
+    out.data = owned.back().data();
+    out.nbytes = owned.back().size();
+    return out;
+}
+
+} // namespace
+
+std::shared_ptr<const Model> Model::requantized(std::shared_ptr<const Model> base, const WeightTypes& types)
+{
+    if (!base)
+        throw Error("requantize: no model");
+    auto m = std::make_shared<Model>();
+    m->m_config = base->m_config;
+    m->m_weights = base->m_weights;
+    m->m_tokenizer = base->m_tokenizer;
+    m->m_path = base->m_path;
+    m->m_format = base->m_format;
+    m->m_files = base->m_files;
+    Weights& w = m->m_weights;
+    const bool tied = base->m_weights.output.data == base->m_weights.tokenEmbedding.data;
+    m->m_owned.reserve(w.layers.size() * 7 + 2);
+    w.tokenEmbedding = requantize(w.tokenEmbedding, types.matrices, m->m_owned);
+    w.output = tied ? w.tokenEmbedding : requantize(w.output, types.sensitive, m->m_owned);
+    for (LayerWeights& l : w.layers) {
+        for (TensorView* t : {&l.wq, &l.wk, &l.wo, &l.wGate, &l.wUp})
+            if (t->data)
+                *t = requantize(*t, types.matrices, m->m_owned);
+        for (TensorView* t : {&l.wv, &l.wDown})
+            *t = requantize(*t, types.sensitive, m->m_owned);
+    }
+    const std::string label = types.matrices == types.sensitive
+                                  ? dtypeName(types.matrices)
+                                  : std::string(dtypeName(types.matrices)) + "+" + dtypeName(types.sensitive);
+    m->m_name = base->m_name + " (requantized to " + label + ")";
+    m->m_base = std::move(base);
+    return m;
+}
+
+} // namespace logitscope

@@ -2,6 +2,7 @@
 #include "models/lesson.h"
 
 #include "common/error.h"
+#include "common/quantize.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -32,7 +33,7 @@ constexpr ActionName kActions[] = {
     {LessonAction::Beam, "beam", false},               {LessonAction::Tokenize, "tokenize", false},
     {LessonAction::Recompute, "recompute", false},     {LessonAction::SweepContext, "sweep-context", false},
     {LessonAction::SweepThroughput, "sweep-throughput", false}, {LessonAction::ShowPanel, "show-panel", false},
-    {LessonAction::KvPrecision, "kv-precision", false},
+    {LessonAction::KvPrecision, "kv-precision", false}, {LessonAction::WeightPrecision, "weight-precision", false},
 };
 
 // Which keys each check needs (beyond "kind"); the evaluator (lesson_checks.cpp) reads them.
@@ -68,6 +69,10 @@ const std::map<std::string, std::vector<std::string>>& checkRequirements()
         {"recompute_slower", {}},
         {"kv_fp16_halves", {}},
         {"kv_fp16_close", {"value"}},
+        {"weights_shrink", {}},
+        {"weights_kl_below", {"type", "value"}},
+        {"weights_kl_grows", {}},
+        {"weights_agree_at_least", {"type", "value"}},
         {"sweep_compare", {"sweep", "series", "op"}},
         {"sweep_monotonic", {"sweep", "series", "direction"}},
     };
@@ -378,6 +383,21 @@ Lesson parseLesson(const std::string& text, const std::string& source)
             if (!step.args.contains("batches"))
                 r.fail(args + ".batches", "missing (how many sequences at once, e.g. [1, 2, 4, 8])");
             requireNumbers(r, step.args, "batches", args, 1, 256);
+        }
+        if (step.action == LessonAction::WeightPrecision) {
+            const auto types = step.args.find("types");
+            if (types == step.args.end() || !types->is_array() || types->empty())
+                r.fail(args + ".types", "missing (the weight types to try, e.g. [\"q8_0\", \"q4_0\"])");
+            for (size_t i = 0; i < types->size(); ++i) {
+                const std::string field = args + ".types[" + std::to_string(i) + "]";
+                if (!(*types)[i].is_string())
+                    r.fail(field, "must be a string, not " + typeName((*types)[i]));
+                try {
+                    logitscope::weightTypesNamed((*types)[i].get<std::string>());
+                } catch (const logitscope::Error& e) {
+                    r.fail(field, e.what());
+                }
+            }
         }
         if (step.action == LessonAction::Set && !step.args.contains("settings") && !step.args.contains("prompt"))
             r.fail(args, "\"set\" needs \"settings\" (and optionally \"lane\") or \"prompt\"");

@@ -38,6 +38,7 @@ enum class LessonAction {
     SweepContext,     // prefill + decode at each args.lengths; memory of attention scores and KV cache
     SweepThroughput,  // args.batches sequences decoded together; tokens/s in total and per sequence
     KvPrecision,      // the prompt decoded args.tokens steps twice, K/V kept as fp32 and as fp16: bytes and distributions
+    WeightPrecision,  // the model's matrices requantized to each of args.types; distributions along the original's greedy path
     ShowPanel,        // "show-panel NAME": only points at a view
 };
 

@@ -274,6 +274,43 @@ CheckResult LessonPlayer::evaluate(const LessonCheck& check)
                        "largest probability change " + fmt(r.maxProbDiff, 5) + " ≤ " + fmt(limit, 5) + ", same greedy token at "
                            + std::to_string(r.sameChoices) + " of " + std::to_string(r.tokens) + " steps");
     }
+    if (k.rfind("weights_", 0) == 0) {
+        if (!m_weightPrecision)
+            return fail("no \"weight-precision\" step ran");
+        const auto& r = *m_weightPrecision;
+        const auto mb = [](size_t bytes) { return fmt(double(bytes) / 1e6, 1) + " MB"; };
+        if (k == "weights_shrink") {
+            bool ok = !r.rows.empty();
+            size_t prev = r.weightBytes;
+            std::string text = r.weights + " " + mb(r.weightBytes);
+            for (const auto& row : r.rows) {
+                ok = ok && row.weightBytes < prev;
+                prev = row.weightBytes;
+                text += " > " + row.weights + " " + mb(row.weightBytes);
+            }
+            return verdict(ok, text);
+        }
+        if (k == "weights_kl_grows") {
+            bool ok = r.rows.size() >= 2;
+            std::string text;
+            for (size_t i = 0; i < r.rows.size(); ++i) {
+                ok = ok && (i == 0 || r.rows[i].meanKl > r.rows[i - 1].meanKl);
+                text += (i ? " < " : "mean KL ") + r.rows[i].weights + " " + fmt(r.rows[i].meanKl, 5);
+            }
+            return verdict(ok, text);
+        }
+        const std::string type = a["type"].get<std::string>();
+        const auto row = std::find_if(r.rows.begin(), r.rows.end(), [&](const auto& x) { return x.type == type; });
+        if (row == r.rows.end())
+            return fail("the \"weight-precision\" step did not try \"" + type + "\"");
+        const double limit = a["value"].get<double>();
+        if (k == "weights_kl_below")
+            return verdict(row->meanKl < limit, row->weights + ": mean KL " + fmt(row->meanKl, 6) + " < " + fmt(limit, 6)
+                                                    + " (largest " + fmt(row->maxKl, 6) + ")");
+        const double share = double(row->sameChoices) / std::max(1, r.tokens);
+        return verdict(share >= limit, row->weights + ": same top token at " + std::to_string(row->sameChoices) + " of "
+                                           + std::to_string(r.tokens) + " positions (" + fmt(share, 2) + " ≥ " + fmt(limit, 2) + ")");
+    }
     if (k.rfind("kv_", 0) == 0) {
         const auto kv = s.kvStats();
         if (k == "kv_bytes_per_token_formula") {

@@ -8,6 +8,7 @@
 #include "common/error.h"
 #include "model/backend.h"
 #include "model/cpu_backend.h"
+#include "model/model.h"
 
 #include <algorithm>
 #include <chrono>
@@ -79,6 +80,7 @@ void LessonPlayer::restart()
     m_throughputSweep.clear();
     m_recompute.reset();
     m_kvPrecision.reset();
+    m_weightPrecision.reset();
     m_lastReport.clear();
     m_session.reset();
 }
@@ -351,6 +353,65 @@ void LessonPlayer::act(const LessonStep& step)
                 break; // different text from here on: the distributions no longer answer the same question
         }
         m_kvPrecision = r;
+        return;
+    }
+    case LessonAction::WeightPrecision: {
+        // The original model reads the prompt and chooses greedily; each requantized copy reads the same
+        // prompt and is made to take the same tokens, so at every position both answer the same
+        // question. KL divergence of the whole distribution, and whether the top token agrees.
+        ensureModel();
+        const int n = intArg(args, "tokens", 16);
+        logitscope::SamplingParams p;
+        p.greedy = true;
+        p.minNewTokens = n + 1;
+        p.maxNewTokens = n + 1;
+        logitscope::SessionOptions options;
+        options.promptLogprobs = false;
+        const auto logSoftmax = [](const std::vector<float>& logits) {
+            std::vector<double> lp(logits.begin(), logits.end());
+            const double mx = *std::max_element(lp.begin(), lp.end());
+            double z = 0;
+            for (double v : lp)
+                z += std::exp(v - mx);
+            for (double& v : lp)
+                v -= mx + std::log(z);
+            return lp;
+        };
+        logitscope::Session a(m_model, logitscope::createBackend(m_model, "cpu"), options);
+        const auto prompt = a.tokenize(renderPrompt(m_prompt).text);
+        a.prefill(prompt, p);
+        std::vector<std::vector<double>> original;
+        std::vector<int32_t> path;
+        for (int i = 0; i < n; ++i) {
+            original.push_back(logSoftmax(a.currentLogits(0)));
+            path.push_back(a.step(0).chosen);
+        }
+        WeightPrecisionResult r;
+        r.tokens = n;
+        r.weights = m_model->dtypeSummary();
+        r.weightBytes = m_model->weightBytes();
+        for (const auto& t : args["types"]) {
+            WeightPrecisionRow row;
+            row.type = t.get<std::string>();
+            const auto q = logitscope::Model::requantized(m_model, logitscope::weightTypesNamed(row.type));
+            row.weights = q->dtypeSummary();
+            row.weightBytes = q->weightBytes();
+            logitscope::Session b(q, logitscope::createBackend(q, "cpu"), options);
+            b.prefill(prompt, p);
+            for (int i = 0; i < n; ++i) {
+                const auto lq = logSoftmax(b.currentLogits(0));
+                const auto& lp = original[size_t(i)];
+                double kl = 0;
+                for (size_t v = 0; v < lp.size(); ++v)
+                    kl += std::exp(lp[v]) * (lp[v] - lq[v]);
+                row.meanKl += kl / n;
+                row.maxKl = std::max(row.maxKl, kl);
+                row.sameChoices += std::max_element(lq.begin(), lq.end()) - lq.begin() == path[size_t(i)];
+                b.force(0, path[size_t(i)]);
+            }
+            r.rows.push_back(row);
+        }
+        m_weightPrecision = r;
         return;
     }
     case LessonAction::SweepContext: {

@@ -78,6 +78,20 @@ struct KvPrecisionResult {
     int sameChoices = 0;               // steps whose greedy choice was the same token
 };
 
+struct WeightPrecisionRow {
+    std::string type;                  // as the lesson names it: "q8_0", "q4_k_m"
+    std::string weights;               // what the matrices became (Model::dtypeSummary): "Q8_0", "Q5_0+Q8_0"
+    size_t weightBytes = 0;
+    double meanKl = 0, maxKl = 0;      // KL(original ‖ requantized) of the whole next-token distribution, per step
+    int sameChoices = 0;               // steps whose most likely token was the same
+};
+struct WeightPrecisionResult {
+    int tokens = 0;                    // positions compared (the prompt's last and the original's greedy tokens)
+    std::string weights;               // the model as loaded: "F16"
+    size_t weightBytes = 0;
+    std::vector<WeightPrecisionRow> rows; // in the lesson's order
+};
+
 class LessonPlayer {
 public:
     // `model` may be null: it is loaded from `modelPath` on first use.
@@ -106,6 +120,7 @@ public:
     const std::vector<ThroughputRow>& throughputSweep() const { return m_throughputSweep; }
     const std::optional<RecomputeResult>& recompute() const { return m_recompute; }
     const std::optional<KvPrecisionResult>& kvPrecision() const { return m_kvPrecision; }
+    const std::optional<WeightPrecisionResult>& weightPrecision() const { return m_weightPrecision; }
     std::string currentPrompt() const { return m_prompt; }
     // The text the last prefill tokenized: the prompt, or with "chat": true the prompt wrapped in the
     // model's chat template. chatNote() says why the raw prompt was used instead (the model has no
@@ -154,6 +169,7 @@ private:
     std::vector<ThroughputRow> m_throughputSweep;
     std::optional<RecomputeResult> m_recompute;
     std::optional<KvPrecisionResult> m_kvPrecision;
+    std::optional<WeightPrecisionResult> m_weightPrecision;
     std::string m_lastReport;
 };
 

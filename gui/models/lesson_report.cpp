@@ -168,6 +168,19 @@ std::string LessonPlayer::report(const LessonStep& step) const
               << fmt(k.maxProbDiff, 5) << "</b> (step " << k.maxDiffStep << ").</p>";
         }
         break;
+    case LessonAction::WeightPrecision:
+        if (m_weightPrecision) {
+            const auto& w = *m_weightPrecision;
+            h << "<table border='1' cellspacing='0' cellpadding='3'><tr><th>weights</th><th>MB</th><th>mean KL</th><th>largest KL</th><th>same top token</th></tr>"
+              << "<tr><td>" << lessonHtmlEscape(w.weights) << " (as loaded)</td><td>" << fmt(double(w.weightBytes) / 1e6, 1)
+              << "</td><td>—</td><td>—</td><td>—</td></tr>";
+            for (const auto& r : w.rows)
+                h << "<tr><td>" << lessonHtmlEscape(r.weights) << "</td><td>" << fmt(double(r.weightBytes) / 1e6, 1)
+                  << "</td><td>" << fmt(r.meanKl, 5) << "</td><td>" << fmt(r.maxKl, 5) << "</td><td>" << r.sameChoices
+                  << " / " << w.tokens << "</td></tr>";
+            h << "</table>";
+        }
+        break;
     default:
         break;
     }
@@ -181,7 +194,8 @@ std::string LessonPlayer::report(const LessonStep& step) const
     }
     if (s && s->hasPrompt() && step.action != LessonAction::Tokenize && step.action != LessonAction::SweepContext
         && step.action != LessonAction::SweepThroughput && step.action != LessonAction::Recompute
-        && step.action != LessonAction::Beam && step.action != LessonAction::KvPrecision) {
+        && step.action != LessonAction::Beam && step.action != LessonAction::KvPrecision
+        && step.action != LessonAction::WeightPrecision) {
         h << lanesReport(true);
         const auto m = s->metrics(m_laneIds.empty() ? 0 : m_laneIds[0]);
         h << "<p>prompt " << s->promptIds().size() << " tokens";

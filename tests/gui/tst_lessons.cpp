@@ -175,6 +175,7 @@ private slots:
             // Nothing a bundled lesson claims may be skipped: all it needs is bundled (no ../shared).
             QVERIFY2(o.check.passed(), qPrintable(where + " check " + checkStatusName(o.check.status) + ": "
                                                   + QString::fromStdString(o.check.detail)));
+            qInfo("%s: %s", qPrintable(where), o.check.detail.c_str());
         }
         QVERIFY2(checks > 0, "a bundled lesson should claim at least one observation");
     }
@@ -391,6 +392,12 @@ private slots:
         QTest::newRow("sweep without lengths")
             << QStringLiteral(R"({%1,"steps":[{"action":"sweep-context","text":"s"}]})").arg(ok)
             << QStringLiteral("steps[0].args.lengths: missing");
+        QTest::newRow("weight-precision without types")
+            << QStringLiteral(R"({%1,"steps":[{"action":"weight-precision","text":"s"}]})").arg(ok)
+            << QStringLiteral("steps[0].args.types: missing");
+        QTest::newRow("weight-precision with an unknown type")
+            << QStringLiteral(R"({%1,"steps":[{"action":"weight-precision","args":{"types":["q8_0","q3"]},"text":"s"}]})").arg(ok)
+            << QStringLiteral("steps[0].args.types[1]: unknown weight type 'q3'");
         QTest::newRow("text missing")
             << QStringLiteral(R"({%1,"steps":[{"action":"step"}]})").arg(ok) << QStringLiteral("steps[0].text: missing");
     }

@@ -8,11 +8,15 @@
 #include "panels/prompt_panel.h"
 #include "screenshot.h"
 
+#include "common/quantize.h"
+
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QFont>
 #include <QTimer>
 
+#include <cstdio>
+#include <exception>
 
 int main(int argc, char** argv)
 {
@@ -39,9 +43,28 @@ int main(int argc, char** argv)
     QCommandLineOption lessonOpt(QStringLiteral("lesson"),
                                  QStringLiteral("With --screenshot-dir: play lesson ID (or \"all\") and capture every step."),
                                  QStringLiteral("ID"));
+    QCommandLineOption kvTypeOpt(QStringLiteral("kv-type"),
+                                 QStringLiteral("How the CPU stores keys and values: f32 (default) or f16."),
+                                 QStringLiteral("TYPE"), QStringLiteral("f32"));
+    QCommandLineOption requantizeOpt(QStringLiteral("requantize"),
+                                     QStringLiteral("Run the model's matrices quantized again in memory: q8_0, q6_k, "
+                                                    "q5_k_m, q4_k_m, q4_0, q3_k, q2_k, ..."),
+                                     QStringLiteral("TYPE"));
     parser.addOption(lessonOpt);
-    parser.addOptions({modelOpt, deviceOpt, shotsOpt, promptOpt, stepsOpt});
+    parser.addOptions({modelOpt, deviceOpt, kvTypeOpt, requantizeOpt, shotsOpt, promptOpt, stepsOpt});
     parser.process(app);
+    const QString kvType = parser.value(kvTypeOpt), requantize = parser.value(requantizeOpt);
+    if (kvType != QLatin1String("f32") && kvType != QLatin1String("f16")) {
+        std::fprintf(stderr, "logitscope: --kv-type: expected f32 or f16, got '%s'\n", qPrintable(kvType));
+        return 2;
+    }
+    try {
+        if (!requantize.isEmpty())
+            logitscope::weightTypesNamed(requantize.toStdString());
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "logitscope: --requantize: %s\n", e.what());
+        return 2;
+    }
 
     const bool screenshots = parser.isSet(shotsOpt);
     QFont font = QApplication::font();
@@ -58,7 +81,7 @@ int main(int argc, char** argv)
             window.modelPanel()->setDefaultModelCandidates(defaultModelCandidates());
     }
     if (!model.isEmpty())
-        controller.loadModel(model, parser.value(deviceOpt));
+        controller.loadModel(model, parser.value(deviceOpt), 0, kvType, requantize);
 
     const QString prompt = parser.isSet(promptOpt) ? parser.value(promptOpt)
                                                    : QStringLiteral("It was the first time that the");

@@ -54,7 +54,8 @@ public:
     // `base` with its matrices quantized again, to `types` (common/quantize.h's plain quantizer, from
     // the stored weights as fp32): what a quantization does to the model, without a file. The token
     // embedding and the untied head count as matrices (the head as a sensitive one); norms, biases and
-    // GPT-2's position table stay as stored. Shares the tokenizer; keeps `base` alive. name() says it.
+    // GPT-2's position table stay as stored; a matrix whose rows fit no block of the type (nor its
+    // fallback) becomes F16. Shares the tokenizer; keeps `base` alive. name() says it.
     static std::shared_ptr<const Model> requantized(std::shared_ptr<const Model> base, const WeightTypes& types);
 
     const ModelConfig& config() const { return m_config; }

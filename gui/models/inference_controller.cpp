@@ -157,13 +157,14 @@ int InferenceController::generatedCount() const
 
 // ---- commands --------------------------------------------------------------
 
-void InferenceController::loadModel(const QString& path, const QString& device, int threads, const QString& kvType)
+void InferenceController::loadModel(const QString& path, const QString& device, int threads, const QString& kvType,
+                                    const QString& weights)
 {
     if (m_activity == Activity::Running || m_activity == Activity::Prefilling)
         cancel();
     setActivity(Activity::Loading);
     m_flags->cancel = false;
-    emit loadModelRequested(path, device, threads, kvType);
+    emit loadModelRequested(path, device, threads, kvType, weights);
 }
 
 void InferenceController::setPrompt(const QString& text, bool chat, const QString& system)

@@ -73,8 +73,10 @@ public:
 
 public slots:
     // kvType: "f32" or "f16", how the CPU backend stores keys and values (a GPU always keeps fp16).
+    // weights: empty to run the weights as stored, or a type to requantize the matrices to in memory
+    // (logitscope::weightTypesNamed: "q8_0", "q4_k_m", ...).
     void loadModel(const QString& path, const QString& device = QStringLiteral("auto"), int threads = 0,
-                   const QString& kvType = QStringLiteral("f32"));
+                   const QString& kvType = QStringLiteral("f32"), const QString& weights = {});
     // The prompt as typed (tokenized live on a pool thread; stale results are dropped).
     void setPrompt(const QString& text, bool chat = false, const QString& system = {});
     // Step: reads the prompt first when it is new (showing the first distribution), else chooses one token.
@@ -98,7 +100,8 @@ public slots:
 
 signals:
     // forwarded to the worker (queued)
-    void loadModelRequested(const QString& path, const QString& device, int threads, const QString& kvType);
+    void loadModelRequested(const QString& path, const QString& device, int threads, const QString& kvType,
+                            const QString& weights);
     void prefillRequested(const QString& prompt, bool chat, const QString& system, const logitscope::SamplingParams& params);
     void stepRequested(int lane);
     void runRequested(int lane);

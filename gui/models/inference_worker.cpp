@@ -42,13 +42,16 @@ bool InferenceWorker::ready(const char* command)
     return false;
 }
 
-void InferenceWorker::loadModel(const QString& path, const QString& device, int threads, const QString& kvType)
+void InferenceWorker::loadModel(const QString& path, const QString& device, int threads, const QString& kvType,
+                                const QString& weights)
 {
     emit modelLoadStarted(path);
     try {
         logitscope::LoadOptions load;
         load.populate = true;
-        auto model = logitscope::Model::load(path.toStdString(), load);
+        std::shared_ptr<const logitscope::Model> model = logitscope::Model::load(path.toStdString(), load);
+        if (!weights.isEmpty())
+            model = logitscope::Model::requantized(std::move(model), logitscope::weightTypesNamed(weights.toStdString()));
         std::string notice;
         auto backend = logitscope::createBackend(model, device.isEmpty() ? "auto" : device.toStdString(), threads, &notice);
         if (kvType == QLatin1String("f16"))
@@ -61,6 +64,7 @@ void InferenceWorker::loadModel(const QString& path, const QString& device, int 
         info.format = QString::fromStdString(model->format());
         info.architecture = QString::fromLatin1(logitscope::architectureName(cfg.arch));
         info.dtype = QString::fromStdString(model->dtypeSummary());
+        info.requantized = weights;
         info.backend = QString::fromStdString(backend->name());
         info.device = QString::fromStdString(backend->deviceDescription());
         info.backendNotice = QString::fromStdString(notice);

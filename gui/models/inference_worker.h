@@ -33,7 +33,8 @@ public:
     WorkerFlags* flags() const { return m_flags; }
 
 public slots:
-    void loadModel(const QString& path, const QString& device, int threads, const QString& kvType);
+    void loadModel(const QString& path, const QString& device, int threads, const QString& kvType,
+                   const QString& weights);
     void prefill(const QString& prompt, bool chat, const QString& system, const logitscope::SamplingParams& params);
     void step(int lane);
     void run(int lane);

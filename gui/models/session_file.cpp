@@ -4,6 +4,9 @@
 #include "models/json_fields.h"
 #include "models/trace_file.h"
 
+#include "common/error.h"
+#include "common/quantize.h"
+
 #include <QFileInfo>
 
 #include <set>
@@ -26,6 +29,7 @@ QByteArray sessionToJson(const SessionDocument& doc)
               {"model", doc.modelPath.toStdString()},
               {"device", doc.device.toStdString()},
               {"kv_type", doc.kvType.toStdString()},
+              {"weights", doc.weights.toStdString()},
               {"prompt", doc.prompt.toStdString()},
               {"chat", doc.chat},
               {"system", doc.system.toStdString()},
@@ -79,6 +83,16 @@ SessionDocument sessionFromJson(const QByteArray& text)
         doc.kvType = QString::fromStdString(string(j.at("kv_type"), "kv_type"));
         if (doc.kvType != QLatin1String("f32") && doc.kvType != QLatin1String("f16"))
             fail("kv_type", "expected \"f32\" or \"f16\", got \"" + doc.kvType.toStdString() + "\"");
+    }
+    if (has(j, "weights")) {
+        doc.weights = QString::fromStdString(string(j.at("weights"), "weights"));
+        if (!doc.weights.isEmpty()) {
+            try {
+                logitscope::weightTypesNamed(doc.weights.toStdString());
+            } catch (const logitscope::Error& e) {
+                fail("weights", e.what());
+            }
+        }
     }
     doc.prompt = QString::fromStdString(string(member(j, "prompt", ""), "prompt"));
     if (has(j, "chat"))

@@ -34,6 +34,7 @@ struct SessionDocument {
     QString modelPath;
     QString device = QStringLiteral("auto");
     QString kvType = QStringLiteral("f32"); // how the CPU stores keys and values ("f32" or "f16")
+    QString weights;                        // "" as stored, else the type the matrices were requantized to
     QString prompt;
     bool chat = false;
     QString system;

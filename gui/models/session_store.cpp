@@ -47,6 +47,7 @@ void SessionStore::capture(std::function<void(const SessionDocument&, const Trac
     doc.modelPath = m_controller->modelInfo().path;
     doc.device = m_controller->modelInfo().backend.isEmpty() ? QStringLiteral("auto") : m_controller->modelInfo().backend;
     doc.kvType = m_controller->modelInfo().kvType();
+    doc.weights = m_controller->modelInfo().requantized;
     doc.prompt = m_controller->prompt();
     doc.chat = m_controller->chatTemplate();
     doc.settings = m_controller->sampling();
@@ -167,7 +168,7 @@ void SessionStore::continueRestore()
     if (m_phase == 0) {
         m_phase = 1;
         if (!c->hasModel() || QFileInfo(c->modelInfo().path) != QFileInfo(m_doc.modelPath) ||
-            c->modelInfo().kvType() != m_doc.kvType) {
+            c->modelInfo().kvType() != m_doc.kvType || c->modelInfo().requantized != m_doc.weights) {
             if (!QFileInfo::exists(m_doc.modelPath)) {
                 fail(tr("The session's model %1 is not on this machine. Open it elsewhere, or replay a trace instead.")
                          .arg(m_doc.modelPath));
@@ -176,7 +177,7 @@ void SessionStore::continueRestore()
             m_waits << connect(c, &InferenceController::modelLoadFinished, this, [this] { continueRestore(); });
             m_waits << connect(c, &InferenceController::modelLoadFailed, this,
                                [this](const QString&, const QString& message) { fail(tr("Could not open the session's model: %1").arg(message)); });
-            c->loadModel(m_doc.modelPath, m_doc.device, 0, m_doc.kvType);
+            c->loadModel(m_doc.modelPath, m_doc.device, 0, m_doc.kvType, m_doc.weights);
             return;
         }
     }

@@ -21,7 +21,8 @@ struct ModelInfo {
     QString name;
     QString format;          // "gguf" or "safetensors"
     QString architecture;    // "llama", "qwen2", "gpt2"
-    QString dtype;           // e.g. "F16"
+    QString dtype;           // e.g. "F16", "Q4_K+Q6_K"
+    QString requantized;     // "" when the weights run as stored, else what they were requantized to ("q4_k_m")
     QString device;          // backend description, e.g. "CPU (AMD EPYC, 2 threads)"
     QString backend;         // "cpu" or "cuda"
     QString backendNotice;   // why "auto" fell back to the CPU, if it did

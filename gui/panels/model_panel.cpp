@@ -87,10 +87,32 @@ ModelPanel::ModelPanel(InferenceController* controller, QWidget* parent) : QWidg
                             "fp16. Changing it reopens the model."));
     kvRow->addWidget(m_kvType, 1);
     layout->addLayout(kvRow);
-    connect(m_kvType, &QComboBox::currentIndexChanged, this, [this] {
-        if (m_controller->hasModel())
-            load(m_controller->modelInfo().path);
-    });
+
+    auto* weightsRow = new QHBoxLayout;
+    weightsRow->addWidget(new QLabel(tr("Weights:"), this));
+    m_weights = new QComboBox(this);
+    m_weights->addItem(tr("as stored"), QString());
+    const struct { const char* name; const char* label; } kWeightChoices[] = {
+        {"q8_0", "Q8_0 (8.5 bits)"}, {"q6_k", "Q6_K (6.6 bits)"}, {"q5_k_m", "Q5_K_M (~5.7 bits)"},
+        {"q4_k_m", "Q4_K_M (~4.8 bits)"}, {"q4_0", "Q4_0 (4.5 bits)"}, {"q3_k", "Q3_K (3.4 bits)"},
+        {"q2_k", "Q2_K (2.6 bits)"},
+    };
+    for (const auto& c : kWeightChoices)
+        m_weights->addItem(QString::fromLatin1(c.label), QString::fromLatin1(c.name));
+    m_weights->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+    m_weights->setMinimumContentsLength(8);
+    m_weights->setToolTip(tr("Run the model with its weight matrices quantized again, in memory, the way GGUF files "
+                             "store them: a few bits per weight and a scale per block. The weights shrink (see the "
+                             "row below); watch how far the bars move. K-quant rows that are not a multiple of 256 "
+                             "wide fall back to Q5_0, Q5_1, Q8_0 or IQ4_NL, as llama.cpp's quantizer does. "
+                             "Changing it reopens the model."));
+    weightsRow->addWidget(m_weights, 1);
+    layout->addLayout(weightsRow);
+    for (QComboBox* box : {m_kvType, m_weights})
+        connect(box, &QComboBox::currentIndexChanged, this, [this] {
+            if (m_controller->hasModel())
+                load(m_controller->modelInfo().path);
+        });
 
     m_progress = new QProgressBar(this);
     m_progress->setRange(0, 0);
@@ -193,7 +215,8 @@ void ModelPanel::openPath(const QString& path)
 
 void ModelPanel::load(const QString& path)
 {
-    m_controller->loadModel(path, m_device->currentData().toString(), 0, m_kvType->currentData().toString());
+    m_controller->loadModel(path, m_device->currentData().toString(), 0, m_kvType->currentData().toString(),
+                            m_weights->currentData().toString());
 }
 
 void ModelPanel::browseModels()
@@ -223,6 +246,13 @@ void ModelPanel::showInfo(const ModelInfo& info)
     if (info.backend == QLatin1String("cpu")) { // a restored session may have chosen the other type
         const QSignalBlocker quiet(m_kvType);
         m_kvType->setCurrentIndex(m_kvType->findData(info.kvType()));
+    }
+    {
+        const QSignalBlocker quiet(m_weights);
+        const int at = m_weights->findData(info.requantized);
+        if (at < 0) // a type the box does not list (a saved session, the command line): add it
+            m_weights->addItem(info.requantized.toUpper(), info.requantized);
+        m_weights->setCurrentIndex(m_weights->findData(info.requantized));
     }
     m_status->setText(tr("<span style='color:#1b7f3b'>●</span> Model loaded"));
     setValue(NameRow, info.name, info.path);

@@ -45,6 +45,7 @@ private:
     QPushButton* m_openFolder;
     QComboBox* m_device;
     QComboBox* m_kvType;
+    QComboBox* m_weights;
     QProgressBar* m_progress;
     QLabel* m_status;
     QLabel* m_error;

@@ -20,12 +20,13 @@ inline QString guiTestModel()
     return logitscope::gui::findDefaultModel();
 }
 
-// Opens `path` on the CPU (keys and values stored as kvType) and waits for it: false after 30 s.
+// Opens `path` on the CPU (keys and values stored as kvType, matrices requantized to `weights` unless
+// empty) and waits for it: false after 30 s.
 [[nodiscard]] inline bool loadOnCpu(logitscope::gui::InferenceController& c, const QString& path,
-                                    const QString& kvType = QStringLiteral("f32"))
+                                    const QString& kvType = QStringLiteral("f32"), const QString& weights = {})
 {
     QSignalSpy loaded(&c, &logitscope::gui::InferenceController::modelLoadFinished);
-    c.loadModel(path, QStringLiteral("cpu"), 0, kvType);
+    c.loadModel(path, QStringLiteral("cpu"), 0, kvType, weights);
     return QTest::qWaitFor([&] { return loaded.count() == 1; }, 30000);
 }
 

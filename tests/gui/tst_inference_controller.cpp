@@ -100,6 +100,38 @@ private slots:
         QCOMPARE(measurements.kv().elementBytes, quint64(2)); // still fp16 after the reset
     }
 
+    // The Model panel's Weights choice: the matrices requantized in memory; the model says so, its
+    // weights shrink, it generates; an unknown type fails with its name and leaves the controller usable.
+    void requantizedWeights()
+    {
+        REQUIRE_TEST_MODEL(path);
+        InferenceController c;
+        QVERIFY(logitscope::test::loadOnCpu(c, path));
+        const quint64 stored = c.modelInfo().weightBytes;
+        QVERIFY(c.modelInfo().requantized.isEmpty());
+        QVERIFY(logitscope::test::loadOnCpu(c, path, QStringLiteral("f32"), QStringLiteral("q8_0")));
+        QCOMPARE(c.modelInfo().requantized, QStringLiteral("q8_0"));
+        // ("Q8_0+F16" for ref-llama-spm: its 688-wide ffn_down rows fit no block format and stay F16)
+        QVERIFY2(c.modelInfo().dtype.startsWith(QStringLiteral("Q8_0")), qPrintable(c.modelInfo().dtype));
+        QVERIFY(c.modelInfo().name.endsWith(QStringLiteral("(requantized to Q8_0)")));
+        QVERIFY(c.modelInfo().weightBytes < stored * 7 / 10);
+        c.setSampling(longGreedy());
+        c.setPrompt(kPrompt);
+        QTRY_VERIFY_WITH_TIMEOUT(c.promptTokenCount() > 0, kTimeout);
+        QSignalSpy steps(&c, &InferenceController::stepAvailable);
+        c.step(); // reads the prompt
+        QTRY_VERIFY_WITH_TIMEOUT(c.isPrefilled() && !c.isBusy(), kTimeout);
+        c.step();
+        QTRY_COMPARE_WITH_TIMEOUT(steps.count(), 1, kTimeout);
+
+        QSignalSpy failed(&c, &InferenceController::modelLoadFailed);
+        c.loadModel(path, QStringLiteral("cpu"), 0, QStringLiteral("f32"), QStringLiteral("q3"));
+        QTRY_COMPARE_WITH_TIMEOUT(failed.count(), 1, kTimeout);
+        QVERIFY2(failed.first().at(1).toString().contains(QStringLiteral("'q3'")), qPrintable(failed.first().at(1).toString()));
+        QTRY_VERIFY_WITH_TIMEOUT(!c.isBusy(), kTimeout);
+        QCOMPARE(c.modelInfo().requantized, QStringLiteral("q8_0")); // the loaded model stays
+    }
+
     void loadPrefillStepRewindBranchReset()
     {
         REQUIRE_TEST_MODEL(path);

@@ -162,10 +162,12 @@ private slots:
         doc.lanes = {root, branch};
         doc.currentLane = 1;
         doc.kvType = QStringLiteral("f16");
+        doc.weights = QStringLiteral("q4_k_m");
         const QByteArray json = sessionToJson(doc);
         const SessionDocument back = sessionFromJson(json);
         QCOMPARE(back.modelPath, doc.modelPath);
         QCOMPARE(back.kvType, QStringLiteral("f16"));
+        QCOMPARE(back.weights, QStringLiteral("q4_k_m"));
         QCOMPARE(back.prompt, doc.prompt);
         QVERIFY(back.settings == doc.settings);
         QCOMPARE(back.lanes.size(), 2);
@@ -197,6 +199,9 @@ private slots:
         bad.replace("\"kv_type\": \"f16\"", "\"kv_type\": \"q4\"");
         QVERIFY2(errorOf(bad).contains(QStringLiteral("kv_type")) && errorOf(bad).contains(QStringLiteral("q4")),
                  qPrintable(errorOf(bad)));
+        bad = json;
+        bad.replace("\"weights\": \"q4_k_m\"", "\"weights\": \"q4_k_mm\"");
+        QVERIFY2(errorOf(bad).startsWith(QStringLiteral("weights: unknown weight type 'q4_k_mm'")), qPrintable(errorOf(bad)));
         bad = json;
         bad.replace("\"kind\": \"branch\"", "\"kind\": \"tree\"");
         QVERIFY(errorOf(bad).contains(QStringLiteral("lanes[1].kind")));

@@ -128,16 +128,22 @@ struct IQ4_XS {
     }
 };
 
-// Q4_K / Q5_K: the eight 6-bit scales and minimums (dtype.cpp's scaleMinK4).
-inline void scaleMinK4(int j, const uint8_t* q, int& sc, int& m)
+// Q4_K / Q5_K: the eight 6-bit scales and minimums of a block (dtype.cpp's scaleMinK4), all at once and
+// multiplied out: scale[j] = d * sc_j, lift[j] = -dmin * m_j. In 32-bit words u0..u2 of the 12 bytes,
+// sc 0-3 and m 0-3 are the low six bits of u0 and u1; sc 4-7 take u2's low nibbles with u0's top two
+// bits of each byte above them, m 4-7 u2's high nibbles with u1's top bits.
+inline void scalesK4(const uint8_t* q, float d, float dmin, float* scale, float* lift)
 {
-    if (j < 4) {
-        sc = q[j] & 63;
-        m = q[j + 4] & 63;
-    } else {
-        sc = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
-        m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
-    }
+    uint32_t u[3];
+    std::memcpy(u, q, 12);
+    constexpr uint32_t six = 0x3f3f3f3f, four = 0x0f0f0f0f, two = 0x03030303;
+    const uint32_t sc[2] = {u[0] & six, (u[2] & four) | (((u[0] >> 6) & two) << 4)};
+    const uint32_t mn[2] = {u[1] & six, ((u[2] >> 4) & four) | (((u[1] >> 6) & two) << 4)};
+    const auto floats = [](const uint32_t* w) {
+        return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(w))));
+    };
+    _mm256_store_ps(scale, _mm256_mul_ps(floats(sc), _mm256_set1_ps(d)));
+    _mm256_store_ps(lift, _mm256_mul_ps(floats(mn), _mm256_set1_ps(-dmin)));
 }
 
 template <bool FiveBits>
@@ -146,8 +152,8 @@ struct Q45_K {
     template <class Sink>
     static void decode(const uint8_t* b, Sink& sink)
     {
-        const float d = loadHalf(b), dmin = loadHalf(b + 2);
-        const uint8_t* scales = b + 4;
+        alignas(32) float scale[8], lift[8];
+        scalesK4(b + 4, loadHalf(b), loadHalf(b + 2), scale, lift);
         const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 16));
         const uint8_t* qs = b + (FiveBits ? 48 : 16);
         for (int g = 0; g < 4; ++g) {
@@ -161,11 +167,8 @@ struct Q45_K {
                 lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(qh, sLo), one), 4));
                 hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(qh, sHi), one), 4));
             }
-            int sc, m;
-            scaleMinK4(2 * g, scales, sc, m);
-            emit32(lo, _mm256_set1_ps(d * float(sc)), _mm256_set1_ps(-dmin * float(m)), 64 * g, sink);
-            scaleMinK4(2 * g + 1, scales, sc, m);
-            emit32(hi, _mm256_set1_ps(d * float(sc)), _mm256_set1_ps(-dmin * float(m)), 64 * g + 32, sink);
+            emit32(lo, _mm256_broadcast_ss(scale + 2 * g), _mm256_broadcast_ss(lift + 2 * g), 64 * g, sink);
+            emit32(hi, _mm256_broadcast_ss(scale + 2 * g + 1), _mm256_broadcast_ss(lift + 2 * g + 1), 64 * g + 32, sink);
         }
     }
 };
@@ -175,8 +178,15 @@ struct Q6_K {
     template <class Sink>
     static void decode(const uint8_t* b, Sink& sink)
     {
-        const float d = loadHalf(b + 208);
-        const auto* scales = reinterpret_cast<const int8_t*>(b + 192);
+        // The sixteen int8 sub-block scales times d, and the -32 offset folded in: w = q * scale + lift.
+        alignas(32) float scale[16], lift[16];
+        const __m128i sc = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 192));
+        const __m256 d = _mm256_set1_ps(loadHalf(b + 208)), m32 = _mm256_set1_ps(-32.0f);
+        for (int i = 0; i < 2; ++i) {
+            const __m256 s = _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(i ? _mm_srli_si128(sc, 8) : sc)));
+            _mm256_store_ps(scale + 8 * i, s);
+            _mm256_store_ps(lift + 8 * i, _mm256_mul_ps(s, m32));
+        }
         const __m256i three = _mm256_set1_epi8(3);
         for (int h = 0; h < 2; ++h) {
             const __m256i ql0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 64 * h));
@@ -187,11 +197,12 @@ struct Q6_K {
                                     _mm256_and_si256(_mm256_srli_epi16(ql1, 4), kLowNibbles)};
             for (int j = 0; j < 4; ++j) {
                 const __m256i high = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * j)), three);
-                const __m256i q = _mm256_or_si256(low[j], _mm256_slli_epi16(high, 4)); // 0..63, less 32 below
+                const __m256i q = _mm256_or_si256(low[j], _mm256_slli_epi16(high, 4)); // 0..63, less 32 in lift
                 for (int s = 0; s < 2; ++s) {
-                    const __m256 dl = _mm256_set1_ps(d * float(scales[8 * h + 2 * j + s]));
+                    const int at = 8 * h + 2 * j + s;
                     const __m128i part = s ? _mm256_extracti128_si256(q, 1) : _mm256_castsi256_si128(q);
-                    emit16(part, dl, _mm256_mul_ps(dl, _mm256_set1_ps(-32.0f)), 128 * h + 32 * j + 16 * s, sink);
+                    emit16(part, _mm256_broadcast_ss(scale + at), _mm256_broadcast_ss(lift + at),
+                           128 * h + 32 * j + 16 * s, sink);
                 }
             }
         }

@@ -1,5 +1,6 @@
 // Fuzz target "gguf": a GGUF file through GgufFile (header, metadata, tensor table) and, when it parses,
-// through Model::load (config, vocabulary, tensor binding). Every tensor view must lie inside the map.
+// through Model::load (config, vocabulary, tensor binding). Every tensor view must lie inside the map,
+// and every block format's decoder inside its block.
 #include "formats/gguf_reader.h"
 #include "fuzz_support.h"
 #include "model/model.h"
@@ -29,6 +30,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
             if (t.nbytes > 0) { // touch both ends so ASan sees any escape from the map
                 volatile uint8_t first = p[0], last = p[t.nbytes - 1];
                 (void)first, (void)last;
+                // Decode the first and the last block: whatever bytes a block holds, its decoder stays inside it.
+                const int64_t bs = dtypeBlockSize(t.type);
+                const size_t bb = dtypeBlockBytes(t.type);
+                float out[256];
+                dequantize(t.type, p, out, bs);
+                dequantize(t.type, p + t.nbytes - bb, out, bs);
             }
         }
         (void)g.getString("general.architecture", "");

@@ -25,6 +25,16 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// Greedy choices for exactly `tokens` new tokens: what the measuring actions decode with.
+logitscope::SamplingParams greedyFor(int tokens)
+{
+    logitscope::SamplingParams p;
+    p.greedy = true;
+    p.minNewTokens = tokens;
+    p.maxNewTokens = tokens;
+    return p;
+}
+
 double nowMs()
 {
     using namespace std::chrono;
@@ -291,10 +301,7 @@ void LessonPlayer::act(const LessonStep& step)
     case LessonAction::Recompute: {
         auto& l = lab();
         const int n = intArg(args, "tokens", 24);
-        logitscope::SamplingParams p;
-        p.greedy = true;
-        p.minNewTokens = n + 1;
-        p.maxNewTokens = n + 1;
+        const logitscope::SamplingParams p = greedyFor(n + 1);
         const auto prompt = l.tokenize(renderPrompt(m_prompt).text);
         RecomputeResult r;
         r.tokens = n;
@@ -320,10 +327,7 @@ void LessonPlayer::act(const LessonStep& step)
         // prompt and choosing greedily; their raw next-token distributions are compared step by step.
         ensureModel();
         const int n = intArg(args, "tokens", 16);
-        logitscope::SamplingParams p;
-        p.greedy = true;
-        p.minNewTokens = n + 1;
-        p.maxNewTokens = n + 1;
+        const logitscope::SamplingParams p = greedyFor(n + 1);
         logitscope::SessionOptions options;
         options.topCandidates = 20;
         auto f16 = std::make_unique<logitscope::CpuBackend>(m_model);
@@ -361,10 +365,7 @@ void LessonPlayer::act(const LessonStep& step)
         // question. KL divergence of the whole distribution, and whether the top token agrees.
         ensureModel();
         const int n = intArg(args, "tokens", 16);
-        logitscope::SamplingParams p;
-        p.greedy = true;
-        p.minNewTokens = n + 1;
-        p.maxNewTokens = n + 1;
+        const logitscope::SamplingParams p = greedyFor(n + 1);
         logitscope::SessionOptions options;
         options.promptLogprobs = false;
         const auto logSoftmax = [](const std::vector<float>& logits) {
@@ -430,10 +431,7 @@ void LessonPlayer::act(const LessonStep& step)
             std::vector<int32_t> ids = l.tokenize("");
             while (int(ids.size()) < length)
                 ids.push_back(text[ids.size() % text.size()]);
-            logitscope::SamplingParams p;
-            p.greedy = true;
-            p.minNewTokens = decode + 1;
-            p.maxNewTokens = decode + 1;
+            const logitscope::SamplingParams p = greedyFor(decode + 1);
             ContextSweepRow row;
             row.length = length;
             row.prefillMs = 1e300;
@@ -459,10 +457,7 @@ void LessonPlayer::act(const LessonStep& step)
         m_throughputSweep.clear();
         for (const auto& v : args["batches"]) {
             const int batch = v.get<int>();
-            logitscope::SamplingParams p;
-            p.greedy = true;
-            p.minNewTokens = tokens + 2;
-            p.maxNewTokens = tokens + 2;
+            const logitscope::SamplingParams p = greedyFor(tokens + 2);
             l.prefill(prompt, p);
             std::vector<int> lanes = {0};
             for (int i = 1; i < batch; ++i)

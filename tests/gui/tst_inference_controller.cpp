@@ -54,6 +54,20 @@ void loadAndRead(InferenceController& c, const QString& path, const SamplingPara
     QCOMPARE(progress.last().at(1).toInt(), c.modelInfo().layers);
 }
 
+// With a model loaded: reads kPrompt greedily, then chooses one token.
+void readAndStepOnce(InferenceController& c)
+{
+    c.setSampling(longGreedy());
+    c.setPrompt(kPrompt);
+    QTRY_VERIFY_WITH_TIMEOUT(c.promptTokenCount() > 0, kTimeout);
+    QSignalSpy steps(&c, &InferenceController::stepAvailable);
+    c.step(); // reads the prompt
+    QTRY_VERIFY_WITH_TIMEOUT(c.isPrefilled() && !c.isBusy(), kTimeout);
+    c.step();
+    QTRY_COMPARE_WITH_TIMEOUT(steps.count(), 1, kTimeout);
+    QTRY_VERIFY_WITH_TIMEOUT(!c.isBusy(), kTimeout);
+}
+
 } // namespace
 
 class TstInferenceController : public QObject {
@@ -72,15 +86,7 @@ private slots:
         QVERIFY(logitscope::test::loadOnCpu(c, path, QStringLiteral("f16")));
         QCOMPARE(c.modelInfo().kvElementBytes, 2);
         QCOMPARE(c.modelInfo().kvBytesPerToken * 2, fp32Bytes);
-        c.setSampling(longGreedy());
-        c.setPrompt(kPrompt);
-        QTRY_VERIFY_WITH_TIMEOUT(c.promptTokenCount() > 0, kTimeout);
-        QSignalSpy steps(&c, &InferenceController::stepAvailable);
-        c.step(); // reads the prompt
-        QTRY_VERIFY_WITH_TIMEOUT(c.isPrefilled() && !c.isBusy(), kTimeout);
-        c.step();
-        QTRY_COMPARE_WITH_TIMEOUT(steps.count(), 1, kTimeout);
-        QTRY_VERIFY_WITH_TIMEOUT(!c.isBusy(), kTimeout);
+        readAndStepOnce(c);
         QCOMPARE(c.generatedCount(), 1);
         measurements.requestKv();
         QTRY_VERIFY_WITH_TIMEOUT(measurements.kv().valid && measurements.kv().stats.tokensStored > 0, kTimeout);
@@ -115,14 +121,8 @@ private slots:
         QVERIFY2(c.modelInfo().dtype.startsWith(QStringLiteral("Q8_0")), qPrintable(c.modelInfo().dtype));
         QVERIFY(c.modelInfo().name.endsWith(QStringLiteral("(requantized to Q8_0)")));
         QVERIFY(c.modelInfo().weightBytes < stored * 7 / 10);
-        c.setSampling(longGreedy());
-        c.setPrompt(kPrompt);
-        QTRY_VERIFY_WITH_TIMEOUT(c.promptTokenCount() > 0, kTimeout);
-        QSignalSpy steps(&c, &InferenceController::stepAvailable);
-        c.step(); // reads the prompt
-        QTRY_VERIFY_WITH_TIMEOUT(c.isPrefilled() && !c.isBusy(), kTimeout);
-        c.step();
-        QTRY_COMPARE_WITH_TIMEOUT(steps.count(), 1, kTimeout);
+        readAndStepOnce(c);
+        QCOMPARE(c.generatedCount(), 1);
 
         QSignalSpy failed(&c, &InferenceController::modelLoadFailed);
         c.loadModel(path, QStringLiteral("cpu"), 0, QStringLiteral("f32"), QStringLiteral("q3"));

@@ -148,6 +148,21 @@ int main(int argc, char** argv)
             k.write((tmp / "kinds.gguf").string());
             copy("gguf", "metadata-kinds.gguf", tmp / "kinds.gguf");
         }
+        // One block of every block format, filled with arbitrary bytes (the decoders must take any).
+        {
+            GgufWriter k;
+            k.setString("general.architecture", "llama");
+            int i = 0;
+            for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::Q2_K, DType::Q3_K,
+                            DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::IQ4_NL, DType::IQ4_XS}) {
+                std::vector<uint8_t> bytes(dtypeBlockBytes(t));
+                for (size_t b = 0; b < bytes.size(); ++b)
+                    bytes[b] = uint8_t(b * 37 + i * 11 + 5);
+                k.addTensor("q" + std::to_string(i++) + ".weight", t, {1, dtypeBlockSize(t)}, bytes);
+            }
+            k.write((tmp / "blocks.gguf").string());
+            copy("gguf", "block-formats.gguf", tmp / "blocks.gguf");
+        }
         // GGUF vocabularies.
         {
             GgufWriter a;

@@ -106,8 +106,9 @@ std::shared_ptr<const Model> SyntheticModelBuilder::build(const ModelConfig& con
     // spread of a trained model's (std ~1) rather than ~sqrt(C), which no fp16 GPU path could follow.
     const float embeddingAmp = c.tiedEmbeddings ? std::sqrt(3.0f / float(c.hidden)) : 1.0f;
     w.tokenEmbedding = mk.make("token_embd", {c.vocabSize, c.hidden}, matrixType, embeddingAmp);
-    if (gpt2)
-        w.positionEmbedding = mk.make("position_embd", {c.contextLength, c.hidden}, matrixType, 0.5f * embeddingAmp);
+    if (gpt2) // like llama.cpp's quantizer, the block formats leave the position table alone (here: F32)
+        w.positionEmbedding = mk.make("position_embd", {c.contextLength, c.hidden},
+                                      dtypeBlockSize(matrixType) > 1 ? f32 : matrixType, 0.5f * embeddingAmp);
     for (int l = 0; l < c.layers; ++l) {
         const std::string p = "blk." + std::to_string(l) + ".";
         LayerWeights lw;

@@ -213,6 +213,52 @@ private slots:
         QVERIFY(rel < bound);
     }
 
+    // Every architecture's matrices requantize as direct quantization would write them: llama (untied
+    // head), qwen2 (tied head, q/k/v biases), gpt2 (tied, position table and biases kept as stored).
+    void requantizedArchitectures_data()
+    {
+        QTest::addColumn<int>("arch");
+        QTest::newRow("llama") << int(Architecture::Llama);
+        QTest::newRow("qwen2") << int(Architecture::Qwen2);
+        QTest::newRow("gpt2") << int(Architecture::Gpt2);
+    }
+
+    void requantizedArchitectures()
+    {
+        QFETCH(int, arch);
+        const ModelConfig c = syntheticConfig(Architecture(arch), 300, 256, 2, 4, 2, 512, 256,
+                                              Architecture(arch) == Architecture::Qwen2);
+        const WeightTypes types = weightTypesNamed("q4_k_m");
+        const auto f32 = SyntheticModelBuilder::build(c, DType::F32, 3);
+        const auto direct = SyntheticModelBuilder::build(c, types, 3);
+        const auto again = Model::requantized(f32, types);
+        const Weights &a = again->weights(), &b = direct->weights(), &src = f32->weights();
+        const auto same = [](const TensorView& x, const TensorView& y) {
+            return x.type == y.type && x.nbytes == y.nbytes && std::memcmp(x.data, y.data, x.nbytes) == 0;
+        };
+        QVERIFY(same(a.tokenEmbedding, b.tokenEmbedding));
+        QCOMPARE(a.output.data == a.tokenEmbedding.data, c.tiedEmbeddings);
+        if (!c.tiedEmbeddings)
+            QVERIFY(same(a.output, b.output));
+        QCOMPARE(a.positionEmbedding.data, src.positionEmbedding.data); // gpt2's stays as stored (null elsewhere)
+        for (size_t l = 0; l < a.layers.size(); ++l) {
+            for (auto t : {&LayerWeights::wq, &LayerWeights::wk, &LayerWeights::wv, &LayerWeights::wo,
+                           &LayerWeights::wGate, &LayerWeights::wUp, &LayerWeights::wDown})
+                QVERIFY((a.layers[l].*t).data ? same(a.layers[l].*t, b.layers[l].*t) : !(b.layers[l].*t).data);
+            for (auto t : {&LayerWeights::attnNorm, &LayerWeights::bq, &LayerWeights::bDown})
+                QCOMPARE((a.layers[l].*t).data, (src.layers[l].*t).data); // norms and biases: the source's
+        }
+        // It runs: the last logits equal the directly quantized model's.
+        const auto last = [](const std::shared_ptr<const Model>& m) {
+            Session s(m, createBackend(m, "cpu", 2));
+            SamplingParams p;
+            p.greedy = true;
+            s.prefill({1, 17, 42, 99, 5}, p);
+            return s.currentLogits(0);
+        };
+        QCOMPARE(last(again), last(direct));
+    }
+
     // The bundled model requantized in memory: it keeps its tokenizer and says what it is, its
     // weights shrink with the bits, and its next-token distribution stays close at 8 bits and
     // moves further at 2.

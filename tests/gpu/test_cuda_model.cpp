@@ -276,9 +276,9 @@ void longPrompt(std::shared_ptr<const Model> model, int T)
     CHECK_MSG(a <= kAttentionTol, "long prompt attention %.3e", a);
 }
 
-std::shared_ptr<const Model> synthetic(ModelConfig c, DType type, uint64_t seed = 1)
+std::shared_ptr<const Model> synthetic(ModelConfig c, WeightTypes types, uint64_t seed = 1)
 {
-    return SyntheticModelBuilder::build(c, type, seed);
+    return SyntheticModelBuilder::build(c, types, seed);
 }
 
 void syntheticModels()
@@ -308,6 +308,11 @@ void syntheticModels()
     compareWithCpu("smollm2-like, 3 heads per kv head, tied, F16", synthetic(small, DType::F16, 7), 50, 7);
     const ModelConfig brownLike = syntheticConfig(Architecture::Llama, 4096, 320, 2, 8, 4, 864, 512);
     compareWithCpu("bundled-model shape, D=40, F16", synthetic(brownLike, DType::F16, 8), 30, 8);
+    // K-quant files: dequantized to fp16 on upload (rows of 256 and 768, so the K-quants apply).
+    const ModelConfig kq = syntheticConfig(Architecture::Llama, 512, 256, 2, 4, 2, 768, 1024);
+    compareWithCpu("llama Q4_K_M (Q4_K + Q6_K), D=64", synthetic(kq, weightTypesNamed("q4_k_m"), 9), 19, 9);
+    compareWithCpu("llama Q3_K, D=64", synthetic(kq, DType::Q3_K, 10), 19, 10);
+    compareWithCpu("llama IQ4_XS, D=64", synthetic(kq, DType::IQ4_XS, 11), 19, 11);
 }
 
 // ---- logit lens: residual capture and the device projection ---------------------------------------

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <iterator>
 #include <string>
 
 namespace logitscope {
@@ -294,24 +295,15 @@ void blockIQ4_XS(const float* x, uint8_t* b)
 
 using BlockEncoder = void (*)(const float*, uint8_t*);
 
-BlockEncoder blockEncoder(DType t)
-{
-    switch (t) {
-    case DType::Q8_0: return blockQ8_0;
-    case DType::Q4_0: return blockQ4_0;
-    case DType::Q4_1: return blockQ4_1;
-    case DType::Q5_0: return blockQ5_0;
-    case DType::Q5_1: return blockQ5_1;
-    case DType::Q2_K: return blockQ2_K;
-    case DType::Q3_K: return blockQ3_K;
-    case DType::Q4_K: return blockQ45_K<false>;
-    case DType::Q5_K: return blockQ45_K<true>;
-    case DType::Q6_K: return blockQ6_K;
-    case DType::IQ4_NL: return blockIQ4_NL;
-    case DType::IQ4_XS: return blockIQ4_XS;
-    default: return nullptr;
-    }
-}
+constexpr struct {
+    DType type;
+    BlockEncoder encode;
+} kEncoders[] = {
+    {DType::Q8_0, blockQ8_0}, {DType::Q4_0, blockQ4_0}, {DType::Q4_1, blockQ4_1}, {DType::Q5_0, blockQ5_0},
+    {DType::Q5_1, blockQ5_1}, {DType::Q2_K, blockQ2_K}, {DType::Q3_K, blockQ3_K}, {DType::Q4_K, blockQ45_K<false>},
+    {DType::Q5_K, blockQ45_K<true>}, {DType::Q6_K, blockQ6_K}, {DType::IQ4_NL, blockIQ4_NL},
+    {DType::IQ4_XS, blockIQ4_XS},
+};
 
 } // namespace
 
@@ -335,9 +327,10 @@ void quantize(DType t, const float* src, void* dstv, int64_t n)
     default:
         break;
     }
-    const BlockEncoder encode = blockEncoder(t);
-    if (!encode)
+    const auto codec = std::find_if(std::begin(kEncoders), std::end(kEncoders), [t](const auto& e) { return e.type == t; });
+    if (codec == std::end(kEncoders))
         throw Error(std::string("cannot quantize to ") + dtypeName(t));
+    const BlockEncoder encode = codec->encode;
     const int bs = dtypeBlockSize(t);
     const size_t bb = dtypeBlockBytes(t);
     for (int64_t b = 0; b < n / bs; ++b)

@@ -9,6 +9,7 @@
 #include "model/backend.h"
 #include "model/cpu_backend.h"
 #include "model/model.h"
+#include "model/ops.h"
 
 #include <algorithm>
 #include <chrono>
@@ -369,19 +370,14 @@ void LessonPlayer::act(const LessonStep& step)
         logitscope::SessionOptions options;
         options.promptLogprobs = false;
         const auto logSoftmax = [](const std::vector<float>& logits) {
-            std::vector<double> lp(logits.begin(), logits.end());
-            const double mx = *std::max_element(lp.begin(), lp.end());
-            double z = 0;
-            for (double v : lp)
-                z += std::exp(v - mx);
-            for (double& v : lp)
-                v -= mx + std::log(z);
+            std::vector<float> lp(logits.size());
+            logitscope::ops::logSoftmax(lp.data(), logits.data(), int(logits.size()));
             return lp;
         };
         logitscope::Session a(m_model, logitscope::createBackend(m_model, "cpu"), options);
         const auto prompt = a.tokenize(renderPrompt(m_prompt).text);
         a.prefill(prompt, p);
-        std::vector<std::vector<double>> original;
+        std::vector<std::vector<float>> original;
         std::vector<int32_t> path;
         for (int i = 0; i < n; ++i) {
             original.push_back(logSoftmax(a.currentLogits(0)));
@@ -404,7 +400,7 @@ void LessonPlayer::act(const LessonStep& step)
                 const auto& lp = original[size_t(i)];
                 double kl = 0;
                 for (size_t v = 0; v < lp.size(); ++v)
-                    kl += std::exp(lp[v]) * (lp[v] - lq[v]);
+                    kl += std::exp(double(lp[v])) * (double(lp[v]) - lq[v]);
                 row.meanKl += kl / n;
                 row.maxKl = std::max(row.maxKl, kl);
                 row.sameChoices += std::max_element(lq.begin(), lq.end()) - lq.begin() == path[size_t(i)];

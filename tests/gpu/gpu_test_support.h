@@ -3,6 +3,7 @@
 // (KvCache bookkeeping around forward()). Plain C++ (no Qt): the GPU host has no Qt.
 #pragma once
 
+#include "backend_forward.h"
 #include "check.h"
 
 #include "common/dtype.h"
@@ -186,29 +187,16 @@ struct Runner {
     // Appends `tokens` to seq in the cache (copy-on-write done) and returns the forward input.
     SequenceInput prepare(int seq, const std::vector<int32_t>& tokens, bool allLogits)
     {
-        const int pos0 = cache.length(seq);
-        const auto copies = cache.append(seq, int(tokens.size()));
-        backend->reserveKvBlocks(cache.blocksNeeded());
-        for (const BlockCopy& c : copies)
-            backend->copyKvBlock(c.src, c.dst, c.tokens);
-        SequenceInput in;
-        in.tokens = tokens;
-        in.pos0 = pos0;
-        in.blockTable = cache.blockTable(seq);
-        in.allLogits = allLogits;
-        return in;
+        return test::appendTokens(cache, *backend, seq, tokens, allLogits);
     }
 
     SequenceOutput run(int seq, const std::vector<int32_t>& tokens, bool allLogits = false, bool capture = false,
                        bool residual = false)
     {
-        SequenceInput in = prepare(seq, tokens, allLogits);
-        SequenceOutput out;
         ForwardOptions o;
         o.captureAttention = capture;
         o.captureResidual = residual;
-        backend->forward(std::span<const SequenceInput>(&in, 1), std::span<SequenceOutput>(&out, 1), o);
-        return out;
+        return test::forwardOnce(*backend, cache, seq, tokens, allLogits, o);
     }
 
     // One token for each listed sequence, as one batch.

@@ -5,6 +5,7 @@
 
 #include "model/cpu_backend.h"
 #include "model/kv_cache.h"
+#include "backend_forward.h"
 #include "model/model.h"
 
 #include <cmath>
@@ -114,23 +115,13 @@ inline std::vector<double> handLayer0(const Model& m, int32_t id)
     return x;
 }
 
-// One forward call of `tokens` appended to sequence `seq`.
+// One forward call of `tokens` appended to sequence `seq`, the residual stream captured if asked.
 inline SequenceOutput forwardOnce(CpuBackend& backend, KvCache& cache, int seq, const std::vector<int32_t>& tokens,
                                   bool allLogits, bool residual)
 {
-    const int pos0 = cache.length(seq);
-    cache.append(seq, int(tokens.size()));
-    backend.reserveKvBlocks(cache.blocksNeeded());
-    SequenceInput in;
-    in.tokens = tokens;
-    in.pos0 = pos0;
-    in.blockTable = cache.blockTable(seq);
-    in.allLogits = allLogits;
-    SequenceOutput out;
     ForwardOptions opt;
     opt.captureResidual = residual;
-    backend.forward(std::span<const SequenceInput>(&in, 1), std::span<SequenceOutput>(&out, 1), opt);
-    return out;
+    return forwardOnce(static_cast<Backend&>(backend), cache, seq, tokens, allLogits, opt);
 }
 
 // log-softmax in double.

@@ -1,6 +1,7 @@
 // CPU benchmark (label bench, not run by default): prefill 512 and decode 128 tokens on a random
 // SmolLM2-135M-shaped F16 model with 2 threads, against the measured memory bandwidth.
 // Prints numbers; it asserts only that the runs complete (timings depend on the machine's load).
+#include "backend_forward.h"
 #include "model/bandwidth.h"
 #include "model/cpu_backend.h"
 #include "model/kv_cache.h"
@@ -23,14 +24,7 @@ double seconds(std::chrono::steady_clock::time_point t0)
 
 SequenceInput prepare(KvCache& cache, CpuBackend& backend, int seq, const std::vector<int32_t>& tokens)
 {
-    const int pos0 = cache.length(seq);
-    cache.append(seq, int(tokens.size()));
-    backend.reserveKvBlocks(cache.blocksNeeded());
-    SequenceInput in;
-    in.tokens = tokens;
-    in.pos0 = pos0;
-    in.blockTable = cache.blockTable(seq);
-    return in;
+    return test::appendTokens(cache, backend, seq, tokens);
 }
 
 } // namespace

@@ -1,6 +1,7 @@
 // Unit tests of CpuBackend on random tiny models (llama with GQA, qwen2, gpt2; F32/F16/Q8_0 weights):
 // prefill against a naive double-precision forward, decode with the paged cache against a full
 // recomputation, batched against one-by-one, forks against their parent, plus cancel, memory and factory.
+#include "backend_forward.h"
 #include "common/error.h"
 #include "model/cpu_backend.h"
 #include "model/kv_cache.h"
@@ -54,27 +55,14 @@ struct Runner {
 
     SequenceInput prepare(int seq, const std::vector<int32_t>& tokens, bool allLogits)
     {
-        const int pos0 = cache.length(seq);
-        const auto copies = cache.append(seq, int(tokens.size()));
-        backend.reserveKvBlocks(cache.blocksNeeded());
-        for (const BlockCopy& c : copies)
-            backend.copyKvBlock(c.src, c.dst, c.tokens);
-        SequenceInput in;
-        in.tokens = tokens;
-        in.pos0 = pos0;
-        in.blockTable = cache.blockTable(seq);
-        in.allLogits = allLogits;
-        return in;
+        return test::appendTokens(cache, backend, seq, tokens, allLogits);
     }
 
     SequenceOutput run(int seq, const std::vector<int32_t>& tokens, bool allLogits = false, bool capture = false)
     {
-        const SequenceInput in = prepare(seq, tokens, allLogits);
-        SequenceOutput out;
         ForwardOptions opt;
         opt.captureAttention = capture;
-        backend.forward(std::span<const SequenceInput>(&in, 1), std::span<SequenceOutput>(&out, 1), opt);
-        return out;
+        return test::forwardOnce(backend, cache, seq, tokens, allLogits, opt);
     }
 };
 

@@ -1,6 +1,7 @@
 // Golden test: the CPU backend against Hugging Face transformers on the trained ref-llama-spm model,
 // loaded both from its HF folder (rotate-half RoPE) and from llama.cpp's GGUF (interleaved Q/K rows).
 // Uses the reference's prompt ids directly, so it depends on the loader but not on the tokenizer.
+#include "backend_forward.h"
 #include "model/cpu_backend.h"
 #include "model/kv_cache.h"
 #include "model/model.h"
@@ -63,23 +64,13 @@ nlohmann::json loadReference(const std::string& path)
 
 int argmax(const std::vector<double>& v) { return int(std::max_element(v.begin(), v.end()) - v.begin()); }
 
-// Appends tokens to seq (reserving blocks) and runs the backend.
+// Appends tokens to seq and runs the backend, attention captured if asked.
 SequenceOutput run(KvCache& cache, CpuBackend& backend, int seq, const std::vector<int32_t>& tokens, bool allLogits,
                    bool capture)
 {
-    const int pos0 = cache.length(seq);
-    cache.append(seq, int(tokens.size()));
-    backend.reserveKvBlocks(cache.blocksNeeded());
-    SequenceInput in;
-    in.tokens = tokens;
-    in.pos0 = pos0;
-    in.blockTable = cache.blockTable(seq);
-    in.allLogits = allLogits;
-    SequenceOutput out;
     ForwardOptions opt;
     opt.captureAttention = capture;
-    backend.forward(std::span<const SequenceInput>(&in, 1), std::span<SequenceOutput>(&out, 1), opt);
-    return out;
+    return test::forwardOnce(backend, cache, seq, tokens, allLogits, opt);
 }
 
 } // namespace

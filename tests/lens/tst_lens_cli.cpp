@@ -1,31 +1,18 @@
 // logitscope-cli end to end on the reference model (../shared): `generate --logit-lens --json` gives every
 // step a "lens" of top-5 {"id", "logprob"} per layer whose last layer is the step's own top-5, nothing
 // without the flag; `embeddings` finds the token itself first; bad combinations exit 2.
+#include "cli_process.h"
 #include "shared_data.h"
 
-#include <QProcess>
 #include <QtTest>
 
 #include <nlohmann/json.hpp>
 
 namespace {
 
-struct Result {
-    int code = -1;
-    QString out, err;
-};
+using Result = logitscope::test::CliResult;
 
-Result cli(const QStringList& args)
-{
-    QProcess p;
-    p.start(LOGITSCOPE_CLI, args);
-    if (!p.waitForFinished(120000)) {
-        p.kill();
-        return {};
-    }
-    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, QString::fromUtf8(p.readAllStandardOutput()),
-            QString::fromUtf8(p.readAllStandardError())};
-}
+Result cli(const QStringList& args) { return logitscope::test::runCli(args); }
 
 QString model() { return QString::fromStdString(logitscope::test::sharedPath("models/ref-llama-spm.gguf")); }
 

@@ -1,9 +1,9 @@
 // logitscope-cli end to end: JSON outputs against the reference (ids, raw log-probs, attention),
 // and bad input — a missing or damaged file, an unknown option, an invalid setting, a prompt longer
 // than the context — exits with code 2 and one message that names the file or option.
+#include "cli_process.h"
 #include "reference_json.h"
 
-#include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -12,22 +12,9 @@
 
 namespace {
 
-struct Result {
-    int code = -1;
-    QString out, err;
-};
+using Result = logitscope::test::CliResult;
 
-Result cli(const QStringList& args)
-{
-    QProcess p;
-    p.start(LOGITSCOPE_CLI, args);
-    if (!p.waitForFinished(120000)) {
-        p.kill();
-        return {};
-    }
-    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, QString::fromUtf8(p.readAllStandardOutput()),
-            QString::fromUtf8(p.readAllStandardError())};
-}
+Result cli(const QStringList& args) { return logitscope::test::runCli(args); }
 
 const nlohmann::json& reference() { return logitscope::test::llamaReference(); }
 

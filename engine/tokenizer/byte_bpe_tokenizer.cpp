@@ -133,23 +133,9 @@ std::vector<int32_t> ByteBpeTokenizer::encode(std::string_view text, const Encod
 
 void ByteBpeTokenizer::encodeSegment(std::string_view text, bool first, std::vector<int32_t>& out) const
 {
-    size_t runStart = 0;
-    for (size_t i = 0; i < text.size();) {
-        if (static_cast<unsigned char>(text[i]) < 0x80) {
-            ++i;
-            continue;
-        }
-        if (const size_t n = utf8::validSequenceLength(text, i)) {
-            i += n;
-            continue;
-        }
-        if (i > runStart)
-            encodeValid(text.substr(runStart, i - runStart), first && runStart == 0, out);
-        pushInvalidByte(static_cast<unsigned char>(text[i]), out);
-        runStart = ++i;
-    }
-    if (runStart < text.size())
-        encodeValid(text.substr(runStart), first && runStart == 0, out);
+    utf8::forEachValidRun(
+        text, [&](std::string_view run, size_t at) { encodeValid(run, first && at == 0, out); },
+        [&](unsigned char byte, size_t) { pushInvalidByte(byte, out); });
 }
 
 void ByteBpeTokenizer::encodeValid(std::string_view text, bool first, std::vector<int32_t>& out) const

@@ -139,39 +139,28 @@ std::vector<int32_t> SentencePieceTokenizer::encode(std::string_view text, const
 
 void SentencePieceTokenizer::encodeText(std::string_view text, bool dummyPrefix, std::vector<int32_t>& out) const
 {
-    size_t runStart = 0;
-    for (size_t i = 0; i < text.size();) {
-        if (static_cast<unsigned char>(text[i]) < 0x80) {
-            ++i;
-            continue;
-        }
-        const size_t n = utf8::validSequenceLength(text, i);
-        if (n > 0) {
-            i += n;
-            continue;
-        }
-        // An invalid byte: encode the valid run before it, then the byte itself.
-        if (i > runStart) {
-            encodeValid(text.substr(runStart, i - runStart), dummyPrefix, out);
-        } else if (dummyPrefix && m_spaceId >= 0) {
-            out.push_back(m_spaceId);
-        }
+    // The dummy prefix goes before whatever comes first: the first valid run, or an invalid byte.
+    const auto valid = [&](std::string_view run, size_t) {
+        encodeValid(run, dummyPrefix, out);
         dummyPrefix = false;
-        const int32_t id = m_byteIds[static_cast<unsigned char>(text[i])];
+    };
+    const auto invalid = [&](unsigned char byte, size_t at) {
+        if (dummyPrefix && m_spaceId >= 0)
+            out.push_back(m_spaceId);
+        dummyPrefix = false;
+        const int32_t id = m_byteIds[byte];
         if (id >= 0)
             out.push_back(id);
         else if (unk() >= 0)
             out.push_back(unk());
         else {
             char hex[8];
-            std::snprintf(hex, sizeof hex, "0x%02X", unsigned(static_cast<unsigned char>(text[i])));
-            throw Error(source() + ": cannot encode invalid UTF-8 byte " + hex + " at offset " + std::to_string(i)
+            std::snprintf(hex, sizeof hex, "0x%02X", unsigned(byte));
+            throw Error(source() + ": cannot encode invalid UTF-8 byte " + hex + " at offset " + std::to_string(at)
                 + ": the vocabulary has no byte tokens and no <unk>");
         }
-        runStart = ++i;
-    }
-    if (runStart < text.size())
-        encodeValid(text.substr(runStart), dummyPrefix, out);
+    };
+    utf8::forEachValidRun(text, valid, invalid);
 }
 
 void SentencePieceTokenizer::encodeValid(std::string_view text, bool dummyPrefix, std::vector<int32_t>& out) const

@@ -19,6 +19,31 @@ size_t incompleteSequenceLength(std::string_view s, size_t pos);
 
 bool isValid(std::string_view s);
 
+// Walks s as maximal runs of valid UTF-8 and the single bytes between them that are not: in order,
+// valid(run, offset) for each run and invalid(byte, offset) for each such byte. How the tokenizers
+// give invalid input its byte tokens while the valid text around it is tokenized normally.
+template <class Valid, class Invalid>
+void forEachValidRun(std::string_view s, Valid&& valid, Invalid&& invalid)
+{
+    size_t runStart = 0;
+    for (size_t i = 0; i < s.size();) {
+        if (static_cast<unsigned char>(s[i]) < 0x80) {
+            ++i;
+            continue;
+        }
+        if (const size_t n = validSequenceLength(s, i)) {
+            i += n;
+            continue;
+        }
+        if (i > runStart)
+            valid(s.substr(runStart, i - runStart), runStart);
+        invalid(static_cast<unsigned char>(s[i]), i);
+        runStart = ++i;
+    }
+    if (runStart < s.size())
+        valid(s.substr(runStart), runStart);
+}
+
 // Decodes the valid sequence at s[pos] (caller checked validSequenceLength > 0).
 uint32_t decodeAt(std::string_view s, size_t pos, size_t len);
 

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 namespace logitscope {
@@ -61,22 +62,37 @@ std::pair<std::string, bool> pattern(const json& j, const std::string& field)
     throw Error(field + ".pattern: expected {\"Regex\": ...} or {\"String\": ...}");
 }
 
-void addPreTokenizer(const json& j, const std::string& field, PreTokenizer& pre, bool& byteLevel)
+// A pre-tokenizer or normalizer object's "type" (nothing for null). For a "Sequence", `each(item, field)`
+// is called on every entry of its `key` array instead (depth bounded: each level lengthens `field`).
+template <class Each>
+std::optional<std::string> typeOrSequence(const json& j, const std::string& field, const char* key, Each&& each)
 {
     if (j.is_null())
-        return;
+        return std::nullopt;
     if (!j.is_object())
         throw Error(field + ": expected an object");
     const std::string type = str(j, "type");
-    if (type == "Sequence" && field.size() > 2000) // each level lengthens `field`: bounds recursion and memory
+    if (type != "Sequence")
+        return type;
+    if (field.size() > 2000)
         throw Error(field.substr(0, 200) + "...: Sequence nested too deeply");
-    if (type == "Sequence") {
-        const auto it = j.find("pretokenizers");
-        if (it == j.end() || !it->is_array())
-            throw Error(field + ".pretokenizers: expected an array");
-        for (size_t i = 0; i < it->size(); ++i)
-            addPreTokenizer((*it)[i], field + ".pretokenizers[" + std::to_string(i) + "]", pre, byteLevel);
-    } else if (type == "ByteLevel") {
+    const auto it = j.find(key);
+    if (it == j.end() || !it->is_array())
+        throw Error(field + "." + key + ": expected an array");
+    for (size_t i = 0; i < it->size(); ++i)
+        each((*it)[i], field + "." + key + "[" + std::to_string(i) + "]");
+    return type;
+}
+
+void addPreTokenizer(const json& j, const std::string& field, PreTokenizer& pre, bool& byteLevel)
+{
+    const auto kind = typeOrSequence(j, field, "pretokenizers", [&](const json& item, const std::string& f) {
+        addPreTokenizer(item, f, pre, byteLevel);
+    });
+    if (!kind || *kind == "Sequence")
+        return; // none, or its items were added
+    const std::string& type = *kind;
+    if (type == "ByteLevel") {
         byteLevel = true;
         pre.addByteLevel(flag(j, "add_prefix_space", true), flag(j, "use_regex", true));
     } else if (type == "Split") {
@@ -106,20 +122,13 @@ void addPreTokenizer(const json& j, const std::string& field, PreTokenizer& pre,
 
 void addNormalizer(const json& j, const std::string& field, Normalizer& norm)
 {
-    if (j.is_null())
-        return;
-    if (!j.is_object())
-        throw Error(field + ": expected an object");
-    const std::string type = str(j, "type");
-    if (type == "Sequence" && field.size() > 2000) // each level lengthens `field`: bounds recursion and memory
-        throw Error(field.substr(0, 200) + "...: Sequence nested too deeply");
-    if (type == "Sequence") {
-        const auto it = j.find("normalizers");
-        if (it == j.end() || !it->is_array())
-            throw Error(field + ".normalizers: expected an array");
-        for (size_t i = 0; i < it->size(); ++i)
-            addNormalizer((*it)[i], field + ".normalizers[" + std::to_string(i) + "]", norm);
-    } else if (type == "NFC") {
+    const auto kind = typeOrSequence(j, field, "normalizers", [&](const json& item, const std::string& f) {
+        addNormalizer(item, f, norm);
+    });
+    if (!kind || *kind == "Sequence")
+        return; // none, or its items were added
+    const std::string& type = *kind;
+    if (type == "NFC") {
         norm.addNfc();
     } else if (type == "Prepend") {
         norm.addPrepend(str(j, "prepend"));

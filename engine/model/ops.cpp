@@ -392,16 +392,18 @@ void rowsQ8(float* out, int outStride, const float* x, const TensorView& w, int 
             _mm_prefetch(reinterpret_cast<const char*>(blk) + kPrefetchBytes, _MM_HINT_T0);
             uint16_t dh;
             std::memcpy(&dh, blk, 2);
-            const __m256 d = _mm256_set1_ps(fp16ToFp32(dh));
-            __m256 wv[4];
-            for (int g = 0; g < 4; ++g) {
-                const __m128i q = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(blk + 2 + 8 * g));
-                wv[g] = _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q)));
-            }
+            const __m256 d = _mm256_set1_ps(_cvtsh_ss(dh));
+            __m256 q[4];
+            for (int g = 0; g < 4; ++g)
+                q[g] = _mm256_cvtepi32_ps(
+                    _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(blk + 2 + 8 * g))));
+            // d · Σ q·x per block: the scale once per 32 weights, not once per 8.
             for (int t = 0; t < TT; ++t) {
                 const float* xt = x + size_t(t) * K + b * 32;
-                for (int g = 0; g < 4; ++g)
-                    acc[t] = _mm256_fmadd_ps(wv[g], _mm256_loadu_ps(xt + 8 * g), acc[t]);
+                __m256 s = _mm256_mul_ps(q[0], _mm256_loadu_ps(xt));
+                for (int g = 1; g < 4; ++g)
+                    s = _mm256_fmadd_ps(q[g], _mm256_loadu_ps(xt + 8 * g), s);
+                acc[t] = _mm256_fmadd_ps(d, s, acc[t]);
             }
         }
         for (int t = 0; t < TT; ++t)

@@ -1,6 +1,6 @@
 // Decode mat-vecs over the GGUF block formats. For each weight row, block by block: decode the block
 // eight weights at a time in registers (AVX2 decoders for the formats real files use most; dtype.cpp's
-// scalar decoder for Q2_K, Q3_K, Q4_1 and Q5_1) and multiply-add each run into every input row.
+// scalar decoder for Q2_K and Q3_K) and multiply-add each run into every input row.
 // Not the prefill path (ops.cpp converts tiles and calls sgemm) and not Q8_0 (ops.cpp: one pass).
 #include "model/ops_quant.h"
 
@@ -87,6 +87,20 @@ struct Q5_0 {
         const __m256 d = _mm256_set1_ps(loadHalf(b));
         const __m256i q = _mm256_or_si256(nibbles32(b + 6), fifthBits(b + 2));
         emit32(q, d, _mm256_mul_ps(d, _mm256_set1_ps(-16.0f)), 0, sink);
+    }
+};
+
+// Q4_1 / Q5_1: the same nibbles (and fifth bits) with a minimum: w = q * d + m.
+template <bool FiveBits>
+struct Q45_1 {
+    static constexpr int kSize = 32, kBytes = FiveBits ? 24 : 20;
+    template <class Sink>
+    static void decode(const uint8_t* b, Sink& sink)
+    {
+        __m256i q = nibbles32(b + (FiveBits ? 8 : 4));
+        if (FiveBits)
+            q = _mm256_or_si256(q, fifthBits(b + 4));
+        emit32(q, _mm256_set1_ps(loadHalf(b)), _mm256_set1_ps(loadHalf(b + 2)), 0, sink);
     }
 };
 
@@ -282,8 +296,8 @@ void rowsBlocks(float* out, int outStride, const float* x, int T, const TensorVi
     case DType::Q6_K: rowsAnyT<Q6_K>(out, outStride, x, T, w, r0, r1); return;
     case DType::IQ4_NL: rowsAnyT<IQ4_NL>(out, outStride, x, T, w, r0, r1); return;
     case DType::IQ4_XS: rowsAnyT<IQ4_XS>(out, outStride, x, T, w, r0, r1); return;
-    case DType::Q4_1: rowsAnyT<Scalar<DType::Q4_1, 32, 20>>(out, outStride, x, T, w, r0, r1); return;
-    case DType::Q5_1: rowsAnyT<Scalar<DType::Q5_1, 32, 24>>(out, outStride, x, T, w, r0, r1); return;
+    case DType::Q4_1: rowsAnyT<Q45_1<false>>(out, outStride, x, T, w, r0, r1); return;
+    case DType::Q5_1: rowsAnyT<Q45_1<true>>(out, outStride, x, T, w, r0, r1); return;
     case DType::Q2_K: rowsAnyT<Scalar<DType::Q2_K, 256, 84>>(out, outStride, x, T, w, r0, r1); return;
     case DType::Q3_K: rowsAnyT<Scalar<DType::Q3_K, 256, 110>>(out, outStride, x, T, w, r0, r1); return;
     default: return; // plain types and Q8_0 never come here (ops.cpp)

@@ -2,6 +2,7 @@
 #include "formats/mapped_file.h"
 
 #include "common/error.h"
+#include "common/huge_pages.h"
 
 #include <cerrno>
 #include <cstdlib>
@@ -97,7 +98,7 @@ void MappedFile::preferHugePages(int fd)
 // a cold hardware prefetcher every 4 KiB (measured: 15-20 % of decode speed on 2 Zen 5 cores).
 void* MappedFile::mapAligned(int fd, size_t size)
 {
-    constexpr size_t kHuge = size_t(2) << 20;
+    constexpr size_t kHuge = kHugePageBytes;
     if (size < kHuge)
         return ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
     // Reserve room for an aligned start, map the file over it, and give back the slack either side.

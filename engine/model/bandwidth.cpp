@@ -4,7 +4,7 @@
 // read, not what one access pattern happens to get (a low yardstick would flatter the decode ratio).
 #include "model/bandwidth.h"
 
-#include "model/huge_pages.h"
+#include "common/huge_pages.h"
 #include "model/thread_pool.h"
 
 #include <algorithm>

@@ -2,7 +2,7 @@
 // Not a full STREAM suite: one multithreaded streaming read, the access pattern of a matvec.
 #pragma once
 
-#include "model/huge_pages.h"
+#include "common/huge_pages.h"
 
 #include <cstddef>
 #include <memory>

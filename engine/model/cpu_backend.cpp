@@ -3,7 +3,7 @@
 #include "model/cpu_backend.h"
 
 #include "common/error.h"
-#include "model/huge_pages.h"
+#include "common/huge_pages.h"
 #include "model/kv_cache.h"
 #include "model/model.h"
 #include "model/ops.h"

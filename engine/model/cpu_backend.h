@@ -8,7 +8,7 @@
 #include "common/dtype.h"
 #include "model/backend.h"
 #include "model/config.h"
-#include "model/huge_pages.h"
+#include "common/huge_pages.h"
 #include "model/model.h"
 
 #include <memory>

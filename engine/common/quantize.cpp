@@ -42,11 +42,8 @@ float absMax(const float* v, int n)
     return m;
 }
 
-// Symmetric levels [-half, half - 1] with the extreme value on -half (the sign of the scale follows it).
-void symmetricScale(const float* x, int n, int half, float& scale)
-{
-    scale = signedMax(x, n) / float(-half);
-}
+// Symmetric levels [-half, half - 1]: the scale that puts the extreme value on -half (its sign follows it).
+float symmetricScale(const float* x, int n, int half) { return signedMax(x, n) / float(-half); }
 
 // Unsigned levels [0, top] over [min(0, lowest), highest]: y = scale * q - lift.
 void asymmetricScale(const float* x, int n, int top, float& scale, float& lift)
@@ -73,9 +70,7 @@ void blockQ8_0(const float* x, uint8_t* b)
 
 void blockQ4_0(const float* x, uint8_t* b)
 {
-    float s;
-    symmetricScale(x, 32, 8, s);
-    const float id = inverse(storeHalf(b, s));
+    const float id = inverse(storeHalf(b, symmetricScale(x, 32, 8)));
     for (int i = 0; i < 16; ++i)
         b[2 + i] = uint8_t(clampRound(x[i] * id + 8.0f, 0, 15) | (clampRound(x[i + 16] * id + 8.0f, 0, 15) << 4));
 }
@@ -103,9 +98,7 @@ void packQ5(const int* q, uint8_t* qhAt, uint8_t* qs)
 
 void blockQ5_0(const float* x, uint8_t* b)
 {
-    float s;
-    symmetricScale(x, 32, 16, s);
-    const float id = inverse(storeHalf(b, s));
+    const float id = inverse(storeHalf(b, symmetricScale(x, 32, 16)));
     int q[32];
     for (int i = 0; i < 32; ++i)
         q[i] = clampRound(x[i] * id + 16.0f, 0, 31);
@@ -179,7 +172,7 @@ void symmetricSuper(const float* x, int half, int scaleTop, uint8_t* dAt, int* q
 {
     float scales[16];
     for (int s = 0; s < 16; ++s)
-        symmetricScale(x + 16 * s, 16, half, scales[s]);
+        scales[s] = symmetricScale(x + 16 * s, 16, half);
     const float d = superScale(dAt, scales, 16, scaleTop, sc, -scaleTop - 1, scaleTop);
     for (int s = 0; s < 16; ++s) {
         const float id = inverse(d * float(sc[s]));

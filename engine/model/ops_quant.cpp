@@ -20,7 +20,7 @@ float loadHalf(const uint8_t* p)
     return _cvtsh_ss(h);
 }
 
-// Eight bytes starting at byte `at` of v as eight fp32 values (unsigned).
+// The low eight bytes of v as eight fp32 values (unsigned).
 inline __m256 bytesToFloats(__m128i v) { return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(v)); }
 
 // The decoders hand each run of eight weights to a sink as it is decoded: sink(k, w) with k the
@@ -45,7 +45,7 @@ inline void emit16(__m128i q, __m256 d, __m256 bias, int k, Sink& sink)
     sink(k + 8, _mm256_fmadd_ps(bytesToFloats(_mm_srli_si128(q, 8)), d, bias));
 }
 
-const __m256i kLowNibbles = _mm256_set1_epi8(0x0F);
+inline __m256i lowNibbles(__m256i v) { return _mm256_and_si256(v, _mm256_set1_epi8(0x0F)); }
 
 // The 32-element formats: 16 bytes, element i in the low nibble of byte i, i + 16 in its high nibble.
 // Returns the 32 nibbles in element order.
@@ -53,7 +53,7 @@ inline __m256i nibbles32(const uint8_t* qs)
 {
     const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
     const __m256i both = _mm256_set_m128i(_mm_srli_epi16(q, 4), q);
-    return _mm256_and_si256(both, kLowNibbles);
+    return lowNibbles(both);
 }
 
 struct Q4_0 {
@@ -172,8 +172,8 @@ struct Q45_K {
         const uint8_t* qs = b + (FiveBits ? 48 : 16);
         for (int g = 0; g < 4; ++g) {
             const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * g));
-            __m256i lo = _mm256_and_si256(q, kLowNibbles);
-            __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), kLowNibbles);
+            __m256i lo = lowNibbles(q);
+            __m256i hi = lowNibbles(_mm256_srli_epi16(q, 4));
             if (FiveBits) {
                 // Bits 2g and 2g + 1 of qh[l], moved to bit 4.
                 const __m256i one = _mm256_set1_epi8(1);
@@ -206,9 +206,8 @@ struct Q6_K {
             const __m256i ql0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 64 * h));
             const __m256i ql1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 64 * h + 32));
             const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 128 + 32 * h));
-            const __m256i low[4] = {_mm256_and_si256(ql0, kLowNibbles), _mm256_and_si256(ql1, kLowNibbles),
-                                    _mm256_and_si256(_mm256_srli_epi16(ql0, 4), kLowNibbles),
-                                    _mm256_and_si256(_mm256_srli_epi16(ql1, 4), kLowNibbles)};
+            const __m256i low[4] = {lowNibbles(ql0), lowNibbles(ql1), lowNibbles(_mm256_srli_epi16(ql0, 4)),
+                                    lowNibbles(_mm256_srli_epi16(ql1, 4))};
             for (int j = 0; j < 4; ++j) {
                 const __m256i high = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * j)), three);
                 const __m256i q = _mm256_or_si256(low[j], _mm256_slli_epi16(high, 4)); // 0..63, less 32 in lift

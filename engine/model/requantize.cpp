@@ -4,7 +4,6 @@
 
 #include "common/error.h"
 
-
 namespace logitscope {
 
 namespace {
@@ -15,7 +14,7 @@ TensorView requantize(const TensorView& t, DType type, std::vector<std::vector<u
     TensorView out = t;
     out.type = quantFallback(type, t.cols());
     if (t.cols() % dtypeBlockSize(out.type) != 0)
-        out.type = DType::F16; // a row no block format fits (not in any model Logitscope opens)
+        out.type = DType::F16; // rows no block fits: ref-llama-spm's 688-wide ffn_down, for one
     const int64_t rows = t.elements() / t.cols(), cols = t.cols();
     const size_t inRow = dtypeBytes(t.type, cols), outRow = dtypeBytes(out.type, cols);
     owned.emplace_back(outRow * size_t(rows));

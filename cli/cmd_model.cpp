@@ -78,6 +78,14 @@ size_t peakRssBytes()
     return 0;
 }
 
+nlohmann::ordered_json weightTypesJson(const Model& model)
+{
+    nlohmann::ordered_json list = nlohmann::ordered_json::array();
+    for (const auto& s : model.weightTypes())
+        list.push_back({{"type", dtypeName(s.type)}, {"bytes", s.bytes}, {"bits_per_value", s.bitsPerValue()}});
+    return list;
+}
+
 int cmdInfo(const Args& args)
 {
     const std::string path = args.str("model");
@@ -94,6 +102,7 @@ int cmdInfo(const Args& args)
         {"parameters", model->parameterCount()},
         {"weight_bytes", model->weightBytes()},
         {"dtype", model->dtypeSummary()},
+        {"weight_types", weightTypesJson(*model)},
         {"layers", c.layers},
         {"hidden", c.hidden},
         {"heads", c.heads},
@@ -114,7 +123,12 @@ int cmdInfo(const Args& args)
     }
     std::printf("%s (%s, %s)\n", model->name().c_str(), model->format().c_str(), model->dtypeSummary().c_str());
     std::printf("  architecture     %s\n", architectureName(c.arch));
-    std::printf("  parameters       %lld (%.1f MB of weights)\n", (long long)model->parameterCount(), model->weightBytes() / 1e6);
+    std::printf("  parameters       %lld (%.1f MB of weights, %.2f bits each)\n", (long long)model->parameterCount(),
+                model->weightBytes() / 1e6, 8.0 * double(model->weightBytes()) / double(model->parameterCount()));
+    std::printf("  weight types    ");
+    for (const auto& s : model->weightTypes())
+        std::printf(" %s %.1f MB (%.2f bits)", dtypeName(s.type), s.bytes / 1e6, s.bitsPerValue());
+    std::printf("\n");
     std::printf("  layers           %d, hidden %d, ffn %d\n", c.layers, c.hidden, c.ffn);
     std::printf("  heads            %d query, %d key/value, head_dim %d%s\n", c.heads, c.kvHeads, c.headDim,
                 c.kvHeads < c.heads ? " (grouped-query attention)" : "");

@@ -68,6 +68,15 @@ public:
     std::string dtypeSummary() const;                          // the matrices' types: "F16", "Q4_K+Q6_K"
     int64_t parameterCount() const;
     size_t weightBytes() const;                                // bytes of all weight tensors as stored
+    // Every tensor's bytes and values by element type, most bytes first (norms and biases included):
+    // what a "Q4_K_M" file really holds.
+    struct TypeShare {
+        DType type;
+        size_t bytes = 0;
+        int64_t values = 0;
+        double bitsPerValue() const { return values ? 8.0 * double(bytes) / double(values) : 0.0; }
+    };
+    std::vector<TypeShare> weightTypes() const;
     // The model's mapped files: bytes resident in memory, and of those, bytes in 2 MiB pages.
     void mappedResidency(size_t& resident, size_t& hugePages) const;
 

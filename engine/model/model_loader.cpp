@@ -397,6 +397,22 @@ size_t Model::weightBytes() const
     return n;
 }
 
+std::vector<Model::TypeShare> Model::weightTypes() const
+{
+    std::vector<TypeShare> shares;
+    forEachTensor(m_weights, [&](const TensorView& t) {
+        if (!t.data)
+            return;
+        auto it = std::find_if(shares.begin(), shares.end(), [&](const TypeShare& s) { return s.type == t.type; });
+        if (it == shares.end())
+            it = shares.insert(shares.end(), TypeShare{t.type});
+        it->bytes += t.nbytes;
+        it->values += t.elements();
+    });
+    std::sort(shares.begin(), shares.end(), [](const TypeShare& a, const TypeShare& b) { return a.bytes > b.bytes; });
+    return shares;
+}
+
 void Model::mappedResidency(size_t& resident, size_t& hugePages) const
 {
     resident = hugePages = 0;

@@ -65,6 +65,11 @@ void InferenceWorker::loadModel(const QString& path, const QString& device, int 
         info.architecture = QString::fromLatin1(logitscope::architectureName(cfg.arch));
         info.dtype = QString::fromStdString(model->dtypeSummary());
         info.requantized = weights;
+        for (const auto& s : model->weightTypes())
+            info.weightTypes << tr("%1: %2 MB, %3 bits per value")
+                                    .arg(QString::fromLatin1(logitscope::dtypeName(s.type)))
+                                    .arg(double(s.bytes) / 1e6, 0, 'f', 1)
+                                    .arg(s.bitsPerValue(), 0, 'f', 2);
         info.backend = QString::fromStdString(backend->name());
         info.device = QString::fromStdString(backend->deviceDescription());
         info.backendNotice = QString::fromStdString(notice);

@@ -9,6 +9,7 @@
 #include <QList>
 #include <QMetaType>
 #include <QString>
+#include <QStringList>
 
 #include <memory>
 #include <vector>
@@ -23,6 +24,7 @@ struct ModelInfo {
     QString architecture;    // "llama", "qwen2", "gpt2"
     QString dtype;           // e.g. "F16", "Q4_K+Q6_K"
     QString requantized;     // "" when the weights run as stored, else what they were requantized to ("q4_k_m")
+    QStringList weightTypes; // "Q4_K: 432.6 MB, 4.50 bits per value", most bytes first (Model::weightTypes)
     QString device;          // backend description, e.g. "CPU (AMD EPYC, 2 threads)"
     QString backend;         // "cpu" or "cuda"
     QString backendNotice;   // why "auto" fell back to the CPU, if it did

@@ -260,7 +260,8 @@ void ModelPanel::showInfo(const ModelInfo& info)
              tr("The model family: it decides how the layers are wired (norms, attention, feed-forward)."));
     setValue(ParamsRow, humanCount(double(info.parameters)), tr("Number of learned numbers (weights) in the model."));
     setValue(DtypeRow, tr("%1 · %2").arg(humanBytes(double(info.weightBytes)), info.dtype),
-             tr("Bytes the weights take, and their number format."));
+             tr("Bytes the weights take, and their number formats:") + QStringLiteral("\n") +
+                 info.weightTypes.join(QLatin1Char('\n')));
     setValue(ContextRow, tr("%1 tokens").arg(QLocale().toString(info.contextLength)),
              tr("The most tokens (prompt + output) the model can look at at once."));
     setValue(ShapeRow, tr("%1 layers · %2 heads (%3 KV) · width %4 · vocabulary %5")

@@ -121,6 +121,9 @@ private slots:
         QVERIFY2(c.modelInfo().dtype.startsWith(QStringLiteral("Q8_0")), qPrintable(c.modelInfo().dtype));
         QVERIFY(c.modelInfo().name.endsWith(QStringLiteral("(requantized to Q8_0)")));
         QVERIFY(c.modelInfo().weightBytes < stored * 7 / 10);
+        QVERIFY2(c.modelInfo().weightTypes.first().startsWith(QStringLiteral("Q8_0: ")) &&
+                     c.modelInfo().weightTypes.first().endsWith(QStringLiteral("8.50 bits per value")),
+                 qPrintable(c.modelInfo().weightTypes.join(QStringLiteral("; "))));
         readAndStepOnce(c);
         QCOMPARE(c.generatedCount(), 1);
 

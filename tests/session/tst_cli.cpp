@@ -179,6 +179,13 @@ private slots:
         QCOMPARE(b["model"]["weights"].get<std::string>(), std::string("Q8_0"));
         QVERIFY(b["model"]["name"].get<std::string>().ends_with("(requantized to Q8_0)"));
         QVERIFY(b["model"]["weight_bytes"].get<double>() < 0.6 * a["model"]["weight_bytes"].get<double>());
+        // info lists every type's bytes and bits per value (the bundled model: all F16)
+        const Result info = cli({"info", "--model", model, "--json"});
+        QVERIFY2(info.code == 0, qPrintable(info.err));
+        const auto types = nlohmann::json::parse(info.out.toStdString())["weight_types"];
+        QCOMPARE(types.size(), size_t(1));
+        QCOMPARE(types[0]["type"].get<std::string>(), std::string("F16"));
+        QCOMPARE(types[0]["bits_per_value"].get<double>(), 16.0);
         const double lpA = a["steps"][0]["logprob"].get<double>(), lpB = b["steps"][0]["logprob"].get<double>();
         QVERIFY2(lpA != lpB && std::fabs(lpA - lpB) < 2e-2, qPrintable(QString("%1 vs %2").arg(lpA).arg(lpB)));
         const Result bad = cli({"generate", "--model", model, "--prompt", "a", "--requantize", "q3"});

@@ -389,6 +389,7 @@ int cmdBench(const Args& args)
               {"tpot_ms", tpot},
               {"decode_tok_s", decodeTokS},
               {"weight_bytes_per_token", weightBytes},
+              {"weight_types", weightTypesJson(*model)},
               {"kv_bytes_per_token_read", kvBytes},
               {"bandwidth_gb_s", bandwidth},
               {"bandwidth_bound_tok_s", boundTokS},
@@ -405,6 +406,7 @@ int cmdBench(const Args& args)
     std::printf("prefill          %d tokens in %.1f ms = %.1f tok/s (TTFT)\n", promptTokens, prefillMs, promptTokens * 1000.0 / prefillMs);
     std::printf("decode           %d tokens, TPOT %.2f ms = %.1f tok/s\n", genTokens, tpot, decodeTokS);
     std::printf("bytes per token  %.1f MB weights + %.1f MB KV\n", weightBytes / 1e6, kvBytes / 1e6);
+    std::printf("weights          %s\n", weightTypesText(*model).c_str());
     if (bandwidth > 0)
         std::printf("bandwidth        %.1f GB/s measured (median of %d probes between decode rounds) -> bound %.1f "
                     "tok/s;\n                 decode at %.0f%% of the bound (median over the rounds, each against its own "

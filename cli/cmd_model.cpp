@@ -86,6 +86,18 @@ nlohmann::ordered_json weightTypesJson(const Model& model)
     return list;
 }
 
+std::string weightTypesText(const Model& model)
+{
+    std::string text;
+    char part[96];
+    for (const auto& s : model.weightTypes()) {
+        std::snprintf(part, sizeof part, "%s%s %.1f MB (%.2f bits)", text.empty() ? "" : ", ", dtypeName(s.type),
+                      s.bytes / 1e6, s.bitsPerValue());
+        text += part;
+    }
+    return text;
+}
+
 int cmdInfo(const Args& args)
 {
     const std::string path = args.str("model");
@@ -125,10 +137,7 @@ int cmdInfo(const Args& args)
     std::printf("  architecture     %s\n", architectureName(c.arch));
     std::printf("  parameters       %lld (%.1f MB of weights, %.2f bits each)\n", (long long)model->parameterCount(),
                 model->weightBytes() / 1e6, 8.0 * double(model->weightBytes()) / double(model->parameterCount()));
-    std::printf("  weight types    ");
-    for (const auto& s : model->weightTypes())
-        std::printf(" %s %.1f MB (%.2f bits)", dtypeName(s.type), s.bytes / 1e6, s.bitsPerValue());
-    std::printf("\n");
+    std::printf("  weight types     %s\n", weightTypesText(*model).c_str());
     std::printf("  layers           %d, hidden %d, ffn %d\n", c.layers, c.hidden, c.ffn);
     std::printf("  heads            %d query, %d key/value, head_dim %d%s\n", c.heads, c.kvHeads, c.headDim,
                 c.kvHeads < c.heads ? " (grouped-query attention)" : "");

@@ -3,6 +3,8 @@
 
 #include "args.h"
 
+#include <nlohmann/json.hpp>
+
 #include <memory>
 #include <string>
 
@@ -29,5 +31,8 @@ std::shared_ptr<const Model> loadModel(const Args& args);
 std::unique_ptr<Backend> openBackend(const Args& args, std::shared_ptr<const Model> model);
 // Peak resident set size of this process (VmHWM), bytes.
 size_t peakRssBytes();
+// The model's weights by element type: "Q4_K 432.6 MB (4.50 bits), Q6_K …" and as JSON (info, bench).
+std::string weightTypesText(const Model& model);
+nlohmann::ordered_json weightTypesJson(const Model& model);
 
 } // namespace logitscope::cli

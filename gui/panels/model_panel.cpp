@@ -235,6 +235,11 @@ void ModelPanel::browseModels()
 #endif
 }
 
+QString ModelPanel::weightsText() const
+{
+    return m_values[DtypeRow]->text();
+}
+
 void ModelPanel::setValue(int row, const QString& text, const QString& tooltip)
 {
     m_values[row]->setText(text);

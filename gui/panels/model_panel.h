@@ -24,6 +24,9 @@ public:
     // Candidates looked at for the bundled model (shown in the "no model" state).
     void setDefaultModelCandidates(const QStringList& paths);
     QString errorText() const;
+    // The Weights box (as stored, or a type to requantize to) and the weights row's text, for tests.
+    QComboBox* weightsBox() const { return m_weights; }
+    QString weightsText() const;
 
 public slots:
     void openFile();
@@ -34,7 +37,7 @@ public slots:
     void browseModels();
 
 private:
-    // Opens `path` with the panel's device and KV-cache choices.
+    // Opens `path` with the panel's device, KV-cache and weight choices.
     void load(const QString& path);
     void showInfo(const ModelInfo& info);
     void showEmpty();

@@ -177,6 +177,31 @@ private slots:
         QTRY_COMPARE_WITH_TIMEOUT(controller.generatedCount(), 1, kTimeout);
     }
 
+    // The Model panel's Weights box reopens the model with its matrices requantized: the weights row
+    // says what they became, the bars come back for the same prompt, and "as stored" goes back.
+    void weightsBoxRequantizes()
+    {
+        REQUIRE_TEST_MODEL(path);
+        InferenceController controller;
+        MainWindow w(&controller, MainWindow::Options{false});
+        w.show();
+        loadAndRead(w, path);
+        const QString stored = w.modelPanel()->weightsText();
+        QComboBox* box = w.modelPanel()->weightsBox();
+        QSignalSpy loaded(&controller, &InferenceController::modelLoadFinished);
+        box->setCurrentIndex(box->findData(QStringLiteral("q8_0")));
+        QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 1, kTimeout);
+        QCOMPARE(controller.modelInfo().requantized, QStringLiteral("q8_0"));
+        QVERIFY2(w.modelPanel()->weightsText().contains(QStringLiteral("Q8_0")), qPrintable(w.modelPanel()->weightsText()));
+        QTRY_VERIFY_WITH_TIMEOUT(controller.promptTokenCount() > 0 && w.stepAction()->isEnabled(), kTimeout);
+        w.stepAction()->trigger(); // read the same prompt with the requantized weights
+        QTRY_VERIFY_WITH_TIMEOUT(controller.isPrefilled() && controller.preview().has_value(), kTimeout);
+        box->setCurrentIndex(box->findData(QString()));
+        QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 2, kTimeout);
+        QVERIFY(controller.modelInfo().requantized.isEmpty());
+        QCOMPARE(w.modelPanel()->weightsText(), stored);
+    }
+
     void shortcutsLeaveTypingAlone()
     {
         REQUIRE_TEST_MODEL(path);

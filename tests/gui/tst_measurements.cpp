@@ -54,9 +54,9 @@ StepRecord record(int lane, int step, int32_t chosen, std::vector<std::pair<int3
     return r;
 }
 
-void loadAndRead(InferenceController& c, const QString& path, SamplingParams params)
+void loadAndRead(InferenceController& c, const QString& path, SamplingParams params, const QString& weights = {})
 {
-    QVERIFY(logitscope::test::loadOnCpu(c, path));
+    QVERIFY(logitscope::test::loadOnCpu(c, path, QStringLiteral("f32"), weights));
     c.setSampling(params);
     c.setPrompt(kPrompt);
     QTRY_VERIFY_WITH_TIMEOUT(c.promptTokenCount() > 0, kTimeout);
@@ -459,6 +459,32 @@ private slots:
         QVERIFY2(failed.first().first().toString().contains(QStringLiteral("lanes[1].fork_step")),
                  qPrintable(failed.first().first().toString()));
         QCOMPARE(c.generatedCount(), 3);
+    }
+
+    // A session saved with requantized weights reopens with the same weights (the model reloaded).
+    void sessionKeepsRequantizedWeights()
+    {
+        REQUIRE_TEST_MODEL(path);
+        QTemporaryDir dir;
+        const QString sessionPath = dir.filePath(QStringLiteral("session.json"));
+        {
+            InferenceController c;
+            SessionStore store(&c);
+            loadAndRead(c, path, longGreedy(), QStringLiteral("q4_0"));
+            QSignalSpy saved(&store, &SessionStore::saved);
+            store.save(sessionPath);
+            QTRY_COMPARE_WITH_TIMEOUT(saved.count(), 1, kTimeout);
+        }
+        InferenceController c;
+        QVERIFY(logitscope::test::loadOnCpu(c, path)); // as stored: the session must reload it
+        SessionStore store(&c);
+        QSignalSpy restored(&store, &SessionStore::restored);
+        QSignalSpy failed(&store, &SessionStore::failed);
+        store.open(sessionPath);
+        QTRY_VERIFY_WITH_TIMEOUT(restored.count() + failed.count() > 0, kTimeout);
+        QVERIFY2(failed.isEmpty(), failed.isEmpty() ? "" : qPrintable(failed.first().first().toString()));
+        QCOMPARE(c.modelInfo().requantized, QStringLiteral("q4_0"));
+        QVERIFY2(c.modelInfo().dtype.startsWith(QStringLiteral("Q4_0")), qPrintable(c.modelInfo().dtype));
     }
 
     void sweepsProduceShapedPoints()

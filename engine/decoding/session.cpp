@@ -125,6 +125,14 @@ std::vector<SequenceOutput> Session::forwardSequences(const std::vector<int>& se
         opt.cancel = m_cancel;
         opt.progress = m_progress;
         m_backend->forward(batch, out, opt);
+        // Damaged weights (NaN or infinite scales in a quantized file, say) leave nothing to choose from:
+        // say so, rather than let the sampler find no candidate.
+        const size_t V = size_t(m_model->config().vocabSize);
+        for (const SequenceOutput& o : out)
+            if (o.logits.size() >= V && std::none_of(o.logits.end() - long(V), o.logits.end(),
+                                                     [](float v) { return std::isfinite(v); }))
+                throw Error(m_model->path() + ": the model computed no finite next-token logit (all NaN or infinite): "
+                            "its weights are damaged or out of range");
         return out;
     } catch (...) {
         // Nothing half-applied: the positions appended above are dropped again.

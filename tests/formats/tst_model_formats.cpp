@@ -5,6 +5,7 @@
 #include "decoding/session.h"
 #include "model/backend.h"
 #include "model/model.h"
+#include "formats/gguf_reader.h"
 #include "formats/mapped_file.h"
 #include "formats/safetensors_reader.h"
 #include "formats/safetensors_writer.h"
@@ -294,6 +295,41 @@ private slots:
         qInfo("KL(F16 || Q8_0) = %.2e, KL(F16 || Q2_K) = %.2e", kl8, kl2);
         QVERIFY(kl8 < 1e-3);
         QVERIFY(kl2 > 10 * kl8);
+    }
+
+    // A quantized file whose LM head has NaN scales: the forward pass leaves no finite logit, and the
+    // session says so naming the file (the sampler used to report "token id -1", beam search to end
+    // quietly with nothing), leaving nothing half-applied.
+    void damagedWeightsAreNamed()
+    {
+        const std::string vocab = "tokenizer-vectors/ggml-vocab-llama-spm.gguf";
+        REQUIRE_SHARED(vocab);
+        QTemporaryDir dir;
+        const std::string path = dir.filePath("nan.gguf").toStdString();
+        const ModelConfig c = syntheticConfig(Architecture::Llama, 32000, 64, 1, 4, 2, 128, 256);
+        writeModel(*SyntheticModelBuilder::build(c, DType::Q8_0, 5), ModelFormat::Gguf, path, test::sharedPath(vocab));
+        size_t at = 0, bytes = 0;
+        {
+            const GgufFile g(path);
+            const TensorView* head = g.tensor("output.weight");
+            QVERIFY(head);
+            at = size_t(static_cast<const uint8_t*>(head->data) - g.mapping()->data());
+            bytes = head->nbytes;
+        }
+        {
+            std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+            const std::string nan(bytes, '\xff'); // every block's fp16 scale 0xFFFF: NaN
+            f.seekp(std::streamoff(at));
+            f.write(nan.data(), std::streamsize(nan.size()));
+        }
+        const auto model = Model::load(path);
+        Session s(model, createBackend(model, "cpu", 2));
+        SamplingParams p;
+        const QString sampled = errorOf([&] { s.prefill({1, 450, 4996}, p); });
+        QVERIFY2(sampled.startsWith(QString::fromStdString(path) + ": the model computed no finite next-token logit"),
+                 qPrintable(sampled));
+        QVERIFY(!s.hasPrompt());
+        QCOMPARE(s.kvStats().tokensStored, 0); // nothing half-applied
     }
 
     void bothFormatsAgree_data()

@@ -66,6 +66,14 @@ void loadAndRead(InferenceController& c, const QString& path, SamplingParams par
     QTRY_VERIFY_WITH_TIMEOUT(c.preview().has_value() && !c.isBusy(), kTimeout);
 }
 
+// Opens a session file and waits until it is restored; its failing fails the test.
+void openAndWait(SessionStore& store, const QString& path, QSignalSpy& restored, QSignalSpy& failed)
+{
+    store.open(path);
+    QTRY_VERIFY_WITH_TIMEOUT(restored.count() + failed.count() > 0, kTimeout);
+    QVERIFY2(failed.isEmpty(), failed.isEmpty() ? "" : qPrintable(failed.first().first().toString()));
+}
+
 SamplingParams longGreedy()
 {
     SamplingParams p;
@@ -439,9 +447,7 @@ private slots:
         SessionStore store(&c);
         QSignalSpy restored(&store, &SessionStore::restored);
         QSignalSpy failed(&store, &SessionStore::failed);
-        store.open(sessionPath);
-        QTRY_VERIFY_WITH_TIMEOUT(restored.count() + failed.count() > 0, kTimeout);
-        QVERIFY2(failed.isEmpty(), failed.isEmpty() ? "" : qPrintable(failed.first().first().toString()));
+        openAndWait(store, sessionPath, restored, failed);
         QTRY_VERIFY_WITH_TIMEOUT(!c.isBusy() && c.generatedCount() == 3, kTimeout);
         QCOMPARE(c.lanes().size(), size_t(2));
         QVERIFY(c.currentLane() != 0);
@@ -480,9 +486,7 @@ private slots:
         SessionStore store(&c);
         QSignalSpy restored(&store, &SessionStore::restored);
         QSignalSpy failed(&store, &SessionStore::failed);
-        store.open(sessionPath);
-        QTRY_VERIFY_WITH_TIMEOUT(restored.count() + failed.count() > 0, kTimeout);
-        QVERIFY2(failed.isEmpty(), failed.isEmpty() ? "" : qPrintable(failed.first().first().toString()));
+        openAndWait(store, sessionPath, restored, failed);
         QCOMPARE(c.modelInfo().requantized, QStringLiteral("q4_0"));
         QVERIFY2(c.modelInfo().dtype.startsWith(QStringLiteral("Q4_0")), qPrintable(c.modelInfo().dtype));
     }

@@ -340,34 +340,6 @@ std::shared_ptr<const Model> Model::load(const std::string& pathIn, const LoadOp
     return model;
 }
 
-std::string Model::dtypeSummary() const
-{
-    std::map<std::string, size_t> bytes;
-    size_t total = 0;
-    auto add = [&](const TensorView& t) {
-        if (t.data) {
-            bytes[dtypeName(t.type)] += t.nbytes;
-            total += t.nbytes;
-        }
-    };
-    add(m_weights.tokenEmbedding);
-    if (m_weights.output.data != m_weights.tokenEmbedding.data)
-        add(m_weights.output);
-    for (const LayerWeights& l : m_weights.layers)
-        for (const TensorView* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.wGate, &l.wUp, &l.wDown})
-            add(*t);
-    // The matrices' types by bytes, largest first, each holding at least 2 % ("Q4_K+Q6_K+Q5_0" for a Q4_K_M file).
-    std::vector<std::pair<size_t, std::string>> ranked;
-    for (const auto& [name, n] : bytes)
-        ranked.emplace_back(n, name);
-    std::sort(ranked.rbegin(), ranked.rend());
-    std::string summary;
-    for (const auto& [n, name] : ranked)
-        if (summary.empty() || n * 50 >= total)
-            summary += (summary.empty() ? "" : "+") + name;
-    return summary;
-}
-
 namespace {
 template <typename F>
 void forEachTensor(const Weights& w, F f)
@@ -397,20 +369,51 @@ size_t Model::weightBytes() const
     return n;
 }
 
-std::vector<Model::TypeShare> Model::weightTypes() const
+namespace {
+// Bytes and values by element type of the tensors `visit` hands over, most bytes first.
+template <typename Visit>
+std::vector<Model::TypeShare> sharesByType(Visit visit)
 {
-    std::vector<TypeShare> shares;
-    forEachTensor(m_weights, [&](const TensorView& t) {
+    std::vector<Model::TypeShare> shares;
+    visit([&](const TensorView& t) {
         if (!t.data)
             return;
-        auto it = std::find_if(shares.begin(), shares.end(), [&](const TypeShare& s) { return s.type == t.type; });
+        auto it = std::find_if(shares.begin(), shares.end(), [&](const Model::TypeShare& s) { return s.type == t.type; });
         if (it == shares.end())
-            it = shares.insert(shares.end(), TypeShare{t.type});
+            it = shares.insert(shares.end(), Model::TypeShare{t.type});
         it->bytes += t.nbytes;
         it->values += t.elements();
     });
-    std::sort(shares.begin(), shares.end(), [](const TypeShare& a, const TypeShare& b) { return a.bytes > b.bytes; });
+    std::sort(shares.begin(), shares.end(), [](const auto& a, const auto& b) { return a.bytes > b.bytes; });
     return shares;
+}
+} // namespace
+
+std::vector<Model::TypeShare> Model::weightTypes() const
+{
+    return sharesByType([&](const auto& add) { forEachTensor(m_weights, add); });
+}
+
+std::string Model::dtypeSummary() const
+{
+    // The matrices only (embedding, head, projections), each type holding at least 2 % of their bytes:
+    // "Q4_K+Q6_K+Q5_0" for a Q4_K_M file.
+    const auto shares = sharesByType([&](const auto& add) {
+        add(m_weights.tokenEmbedding);
+        if (m_weights.output.data != m_weights.tokenEmbedding.data)
+            add(m_weights.output);
+        for (const LayerWeights& l : m_weights.layers)
+            for (const TensorView* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.wGate, &l.wUp, &l.wDown})
+                add(*t);
+    });
+    size_t total = 0;
+    for (const auto& s : shares)
+        total += s.bytes;
+    std::string summary;
+    for (const auto& s : shares)
+        if (summary.empty() || s.bytes * 50 >= total)
+            summary += (summary.empty() ? "" : "+") + std::string(dtypeName(s.type));
+    return summary;
 }
 
 void Model::mappedResidency(size_t& resident, size_t& hugePages) const

@@ -17,6 +17,20 @@
 
 namespace logitscope::cli {
 
+namespace {
+
+// weightTypesNamed, its error naming the option.
+WeightTypes weightTypesOption(const char* option, const std::string& name)
+{
+    try {
+        return weightTypesNamed(name);
+    } catch (const Error& e) {
+        throw Error(std::string(option) + ": " + e.what());
+    }
+}
+
+} // namespace
+
 std::shared_ptr<const Model> loadModel(const Args& args)
 {
     LoadOptions o;
@@ -30,14 +44,7 @@ std::shared_ptr<const Model> loadModel(const Args& args)
         throw Error("--rope-rounding: expected none, fp16 or bf16, got '" + rounding + "'");
     // --requantize TYPE: run the model with its matrices quantized again in memory (Model::requantized).
     const std::string requantize = args.str("requantize", "");
-    WeightTypes types;
-    if (!requantize.empty()) {
-        try {
-            types = weightTypesNamed(requantize);
-        } catch (const Error& e) {
-            throw Error(std::string("--requantize: ") + e.what());
-        }
-    }
+    const WeightTypes types = requantize.empty() ? WeightTypes{} : weightTypesOption("--requantize", requantize);
     auto model = Model::load(args.str("model"), o);
     return requantize.empty() ? model : Model::requantized(std::move(model), types);
 }
@@ -224,11 +231,7 @@ int cmdMakeModel(const Args& args)
         throw Error("--format: expected gguf or hf, got '" + format + "'");
     o.out = args.str("out");
     o.vocab = args.str("vocab");
-    try {
-        o.weights = weightTypesNamed(args.str("dtype", "f16"));
-    } catch (const Error& e) {
-        throw Error(std::string("--dtype: ") + e.what());
-    }
+    o.weights = weightTypesOption("--dtype", args.str("dtype", "f16"));
     o.seed = args.u64("seed", 1);
     args.rejectUnknown();
     makeModel(o);

@@ -68,12 +68,25 @@ SamplingParams samplingFromArgs(const Args& a)
     return p;
 }
 
-Json nullableLogprobs(const std::vector<float>& lp)
+Json nullable(double v)
 {
-    Json out = Json::array();
-    for (float v : lp)
-        out.push_back(std::isnan(v) ? Json() : Json(v));
-    return out;
+    return std::isnan(v) ? Json() : Json(v);
+}
+
+// How the prefill rated each prompt token (null for the first, which nothing predicts): TGI's
+// decoder_input_details, with the rank and the model's own first choice beside each log-prob.
+void putPromptScores(Json& out, const std::vector<PromptTokenScore>& scores)
+{
+    Json logprobs = Json::array(), ranks = Json::array(), expected = Json::array();
+    for (const PromptTokenScore& s : scores) {
+        logprobs.push_back(s.scored() ? Json(s.logprob) : Json());
+        ranks.push_back(s.scored() ? Json(s.rank) : Json());
+        expected.push_back(s.scored() ? Json{{"id", s.expected}, {"logprob", s.expectedLogprob}} : Json());
+    }
+    out["prompt_logprobs"] = std::move(logprobs);
+    out["prompt_ranks"] = std::move(ranks);
+    out["prompt_expected"] = std::move(expected);
+    out["prompt_perplexity"] = nullable(promptPerplexity(scores));
 }
 
 Json attentionJson(const std::vector<float>& att, int L, int H, int T)
@@ -203,7 +216,7 @@ int cmdGenerate(const Args& args)
     Json out;
     out["model"] = {{"name", model->name()}, {"weights", model->dtypeSummary()}, {"weight_bytes", model->weightBytes()}};
     out["prompt_ids"] = ids;
-    out["prompt_logprobs"] = nullableLogprobs(pre.promptLogprobs);
+    putPromptScores(out, pre.promptScores);
     Json trace;
     if (params.numBeams > 1) {
         const BeamResult beams = session.beamSearch(params);
@@ -262,9 +275,9 @@ int cmdGenerate(const Args& args)
     }
     std::printf("%s", text.c_str());
     std::printf("\033[1m%s\033[0m\n", out["text"].get<std::string>().c_str());
-    std::fprintf(stderr, "[%s] prompt %zu tokens, TTFT %.1f ms, TPOT %.2f ms (%.1f tok/s), KV %zu bytes\n",
-                 out["finish_reason"].get<std::string>().c_str(), ids.size(), m.ttftMs, m.tpotMs, m.decodeTokensPerSecond,
-                 size_t(kv.bytesUsed));
+    std::fprintf(stderr, "[%s] prompt %zu tokens (perplexity %.2f), TTFT %.1f ms, TPOT %.2f ms (%.1f tok/s), KV %zu bytes\n",
+                 out["finish_reason"].get<std::string>().c_str(), ids.size(), promptPerplexity(pre.promptScores),
+                 m.ttftMs, m.tpotMs, m.decodeTokensPerSecond, size_t(kv.bytesUsed));
     return 0;
 }
 

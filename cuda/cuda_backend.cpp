@@ -403,7 +403,7 @@ struct CudaBackend::Impl {
         if (capture)
             prefillCapture.ensure(size_t(H) * rowsMax * S * 4, "the prompt's attention capture");
 
-        out.logits.assign(size_t(in.allLogits ? T : 1) * V, 0.0f);
+        out.logits.clear();
         if (o.captureResidual)
             out.residual.assign(size_t(L) * cfg.hidden, 0.0f);
         else
@@ -452,7 +452,8 @@ struct CudaBackend::Impl {
                     o.progress(c * L + l + 1, chunks * L);
             }
 
-            // logits of every row (prompt log-probs) or only of the prompt's last token
+            // logits of every row (to the prompt log-probs' receiver, kLogitRows at a time) or only of the
+            // prompt's last token
             const bool last = c == chunks - 1;
             if (in.allLogits || last) {
                 const int first = in.allLogits ? 0 : n - 1;
@@ -461,11 +462,15 @@ struct CudaBackend::Impl {
                     head(r0, rows);
                     CUDA_CHECK(cudaMemcpyAsync(hostLogits.as(), logits.as(), size_t(rows) * V * 4,
                                                cudaMemcpyDeviceToHost, stream));
-                    if (last && r0 + rows == n)
+                    const bool lastRow = last && r0 + rows == n;
+                    if (lastRow)
                         keepLastRow(index, rows - 1);
                     CUDA_CHECK(cudaStreamSynchronize(stream));
-                    const size_t dstRow = in.allLogits ? size_t(c0 + r0) : 0;
-                    std::memcpy(out.logits.data() + dstRow * V, hostLogits.as(), size_t(rows) * V * 4);
+                    const float* got = hostLogits.as<float>();
+                    if (in.allLogits)
+                        in.allLogits(c0 + r0, rows, std::span<const float>(got, size_t(rows) * V));
+                    if (lastRow)
+                        out.logits.assign(got + size_t(rows - 1) * V, got + size_t(rows) * V);
                 }
             }
         }

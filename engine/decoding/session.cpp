@@ -99,7 +99,8 @@ void Session::ensureKvStorage(const std::vector<BlockCopy>& copies)
 }
 
 std::vector<SequenceOutput> Session::forwardSequences(const std::vector<int>& seqs,
-                                                      const std::vector<std::vector<int32_t>>& tokens, bool allLogits,
+                                                      const std::vector<std::vector<int32_t>>& tokens,
+                                                      const LogitRows& allLogits,
                                                       bool capture, bool residual)
 {
     std::vector<int> pos0(seqs.size());
@@ -163,12 +164,21 @@ PrefillRecord Session::prefill(const std::vector<int32_t>& promptIds, const Samp
     m_prompt.clear();
     m_prefill = {};
 
+    // Prompt log-probs: the prefill's logits of every position, scored as they come and then dropped.
+    std::vector<PromptTokenScore> scores;
+    LogitRows scoring;
+    if (m_options.promptLogprobs) {
+        scores.resize(promptIds.size());
+        scoring = [&](int t0, int rows, std::span<const float> logits) {
+            scorePromptRows(scores, promptIds, t0, rows, logits, cfg.vocabSize);
+        };
+    }
+
     const int promptSeq = m_kv.createSequence();
     const auto t0 = Clock::now();
     std::vector<SequenceOutput> out;
     try {
-        out = forwardSequences({promptSeq}, {promptIds}, m_options.promptLogprobs, m_options.captureAttention,
-                               m_options.logitLens);
+        out = forwardSequences({promptSeq}, {promptIds}, scoring, m_options.captureAttention, m_options.logitLens);
     } catch (...) {
         m_kv = KvCache(cfg.kvBytesPerToken(m_backend->kvElementBytes()));
         throw;
@@ -177,7 +187,7 @@ PrefillRecord Session::prefill(const std::vector<int32_t>& promptIds, const Samp
     m_prompt = promptIds;
     m_promptSeq = promptSeq;
 
-    const int T = int(promptIds.size()), V = cfg.vocabSize;
+    const int T = int(promptIds.size());
     PrefillRecord rec;
     rec.ids = promptIds;
     rec.layers = cfg.layers;
@@ -185,17 +195,8 @@ PrefillRecord Session::prefill(const std::vector<int32_t>& promptIds, const Samp
     rec.ms = ms;
     rec.tokensPerSecond = ms > 0 ? T * 1000.0 / ms : 0;
     rec.attention = std::move(out[0].attention);
-    rec.promptLogprobs.assign(size_t(T), std::numeric_limits<float>::quiet_NaN());
-    const std::vector<float>& logits = out[0].logits;
-    const int rows = int(logits.size() / size_t(V));
-    std::vector<float> lp;
-    if (rows == T) {
-        for (int t = 1; t < T; ++t) {
-            logSoftmax(&logits[size_t(t - 1) * V], V, lp);
-            rec.promptLogprobs[size_t(t)] = lp[size_t(promptIds[size_t(t)])];
-        }
-    }
-    m_promptLogits.assign(logits.end() - V, logits.end());
+    rec.promptScores = std::move(scores);
+    m_promptLogits = std::move(out[0].logits);
     m_prefill = rec;
 
     auto root = std::make_unique<Lane>();
@@ -429,7 +430,7 @@ std::vector<StepRecord> Session::advance(const std::vector<int>& ids, const std:
         const auto t0 = Clock::now();
         std::vector<SequenceOutput> out;
         try {
-            out = forwardSequences(seqs, tokens, false, m_options.captureAttention, m_options.logitLens);
+            out = forwardSequences(seqs, tokens, {}, m_options.captureAttention, m_options.logitLens);
         } catch (...) {
             // Undo the choices of this step so the lanes stay exactly as they were.
             for (int id : ids) {
@@ -466,7 +467,7 @@ void Session::restoreLogits(Lane& l)
     const int32_t last = l.generated.empty() ? m_prompt.back() : l.generated.back();
     m_kv.truncate(l.seq, std::min(m_kv.length(l.seq), kept - 1));
     const auto t0 = Clock::now();
-    auto out = forwardSequences({l.seq}, {{last}}, false, m_options.captureAttention, m_options.logitLens);
+    auto out = forwardSequences({l.seq}, {{last}}, {}, m_options.captureAttention, m_options.logitLens);
     l.lastForwardMs = msSince(t0);
     l.logits = std::move(out[0].logits);
     l.attention = std::move(out[0].attention);
@@ -591,7 +592,7 @@ BeamResult Session::beamSearch(const SamplingParams& params)
                 seqs.push_back(seq);
                 tokens.push_back({tok});
             }
-            auto out = forwardSequences(seqs, tokens, false, false);
+            auto out = forwardSequences(seqs, tokens, {}, false);
             std::vector<std::vector<float>> logits;
             for (SequenceOutput& o : out)
                 logits.push_back(std::move(o.logits));

@@ -25,7 +25,7 @@ namespace logitscope {
 
 struct SessionOptions {
     bool captureAttention = false; // attention rows in every StepRecord and the prompt's T x T
-    bool promptLogprobs = true;    // log p of every prompt token (logits of every prompt position)
+    bool promptLogprobs = true;    // score every prompt token (PrefillRecord::promptScores) from the prefill's logits
     int topCandidates = 20;        // candidates kept per stage snapshot and raw top-k
     // Logit lens: capture the residual stream after every layer at each forward pass and fill
     // StepRecord::lens (top `lensTop` per layer). Costs nothing while off; takes effect from the next forward.
@@ -67,6 +67,7 @@ public:
     // creates lane 0 (the root) ready to choose its first token. Throws Error when the prompt is
     // empty or does not fit the context (naming both lengths). `settings` is validated first.
     PrefillRecord prefill(const std::vector<int32_t>& promptIds, const SamplingParams& settings);
+    const PrefillRecord& lastPrefill() const { return m_prefill; } // the current prompt's (empty before one)
     bool hasPrompt() const { return !m_prompt.empty(); }
     const std::vector<int32_t>& promptIds() const { return m_prompt; }
 
@@ -121,8 +122,8 @@ private:
     void ensureKvStorage(const std::vector<BlockCopy>& copies);
     // Appends tokens to KV sequences and runs them; on failure the appended positions are dropped.
     std::vector<SequenceOutput> forwardSequences(const std::vector<int>& seqs,
-                                                 const std::vector<std::vector<int32_t>>& tokens, bool allLogits,
-                                                 bool capture, bool residual = false);
+                                                 const std::vector<std::vector<int32_t>>& tokens,
+                                                 const LogitRows& allLogits, bool capture, bool residual = false);
     std::vector<StepRecord> advance(const std::vector<int>& lanes, const std::vector<int32_t>& forced);
     void applySampling(Lane& lane, const SamplingParams& params);
     void restoreLogits(Lane& lane);

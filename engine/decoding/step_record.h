@@ -3,6 +3,7 @@
 // (the GUI's worker emits them) or written to a trace file.
 #pragma once
 
+#include "decoding/prompt_scores.h"
 #include "decoding/sampler_chain.h"
 #include "decoding/stop_matcher.h"
 #include "model/kv_cache.h"
@@ -20,7 +21,9 @@ struct TokenLogprob {
 
 struct PrefillRecord {
     std::vector<int32_t> ids;           // (T) prompt ids as fed to the model
-    std::vector<float> promptLogprobs;  // (T) raw log p(ids[t] | ids[<t]); NaN for t = 0
+    // (T) how the model rated each prompt token given the ones before it (token 0 has no score); empty
+    // when SessionOptions::promptLogprobs is off
+    std::vector<PromptTokenScore> promptScores;
     std::vector<float> attention;       // (L, H, T, T) when attention capture was on, else empty
     int layers = 0, heads = 0;
     double ms = 0;                      // wall time of the prefill forward

@@ -18,16 +18,20 @@ namespace logitscope {
 
 class Model;
 
+// Takes the raw logits of new positions [t0, t0 + rows) of one sequence, (rows, V), in order and a few rows
+// at a time: a long prompt is scored (prompt log-probs) without its (T, V) logits ever existing at once.
+using LogitRows = std::function<void(int t0, int rows, std::span<const float> logits)>;
+
 // One sequence's share of a forward call: new tokens appended after `pos0` cached positions.
 struct SequenceInput {
     std::span<const int32_t> tokens;      // (T) new tokens
     int pos0 = 0;                         // positions already in the cache; tokens[i] sits at pos0 + i
     std::span<const int32_t> blockTable;  // KV blocks covering positions [0, pos0 + T)
-    bool allLogits = false;               // logits of every new position (prompt log-probs), else the last only
+    LogitRows allLogits;                  // when set, receives the logits of every new position
 };
 
 struct SequenceOutput {
-    std::vector<float> logits;    // (T or 1, V) raw logits
+    std::vector<float> logits;    // (1, V) raw logits of the last new position
     std::vector<float> attention; // (L, H, T, pos0 + T) softmax probabilities, when captured (future keys are 0)
     // (L, C) the last new position's residual stream after each layer (raw hidden state: before the final
     // norm, row L-1 is what the head sees), when captured; empty otherwise and when the sequence had no tokens.

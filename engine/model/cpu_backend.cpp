@@ -48,6 +48,9 @@ std::string mib(size_t bytes)
     return s.str();
 }
 
+// Rows of logits per LM-head call when every position's logits are wanted (a prompt's log-probs).
+constexpr int kLogitChunk = 64;
+
 bool cancelled(const ForwardOptions& o) { return o.cancel && o.cancel->load(std::memory_order_relaxed); }
 
 } // namespace
@@ -423,33 +426,46 @@ void CpuBackend::forward(std::span<const SequenceInput> batch, std::span<Sequenc
     if (cancelled(options))
         throw Cancelled();
 
-    // Rows that need logits: every new position (allLogits) or the last one.
-    std::vector<int> headRows;
+    // logits = final norm of a row, times Woutᵀ. The sequences that take every position's logits get them
+    // kLogitChunk rows at a time (their last row is the last chunk's); the others' last rows go in one call.
+    std::vector<int> lastRows; // rows of m_x
+    std::vector<size_t> lastOf;
     for (size_t i = 0; i < batch.size(); ++i) {
-        if (rows[i].T == 0)
+        const SeqRows& r = rows[i];
+        out[i].logits.clear();
+        if (r.T == 0)
             continue;
-        for (int t = batch[i].allLogits ? 0 : rows[i].T - 1; t < rows[i].T; ++t)
-            headRows.push_back(rows[i].row0 + t);
+        if (!batch[i].allLogits) {
+            lastRows.push_back(r.row0 + r.T - 1);
+            lastOf.push_back(i);
+            continue;
+        }
+        for (int t0 = 0; t0 < r.T; t0 += kLogitChunk) {
+            if (cancelled(options))
+                throw Cancelled();
+            const int n = std::min(kLogitChunk, r.T - t0);
+            head(&m_x[size_t(r.row0 + t0) * C], n);
+            batch[i].allLogits(t0, n, std::span<const float>(m_logits.data(), size_t(n) * V));
+            if (t0 + n == r.T)
+                out[i].logits.assign(m_logits.begin() + ptrdiff_t(n - 1) * V, m_logits.begin() + ptrdiff_t(n) * V);
+        }
     }
-    const int M = int(headRows.size());
-    // xb = final norm of those rows; logits = xb Woutᵀ                                 (M, V)
+    if (lastRows.empty())
+        return;
+    const int M = int(lastRows.size());
     std::vector<float> last(size_t(M) * C); // (M, C)
     for (int j = 0; j < M; ++j)
-        std::memcpy(&last[size_t(j) * C], &m_x[size_t(headRows[size_t(j)]) * C], size_t(C) * sizeof(float));
-    normRows(m_xb.data(), last.data(), m_outputNorm, m_outputNormBias, M);
-    if (batch.size() == 1) {
-        out[0].logits.resize(size_t(M) * V);
-        ops::matmul(out[0].logits.data(), m_xb.data(), w.output, nullptr, M, m_pool.get());
-        return;
-    }
-    m_logits.resize(size_t(M) * V);
-    ops::matmul(m_logits.data(), m_xb.data(), w.output, nullptr, M, m_pool.get());
-    int j = 0;
-    for (size_t i = 0; i < batch.size(); ++i) {
-        const int n = rows[i].T == 0 ? 0 : batch[i].allLogits ? rows[i].T : 1;
-        out[i].logits.assign(m_logits.begin() + ptrdiff_t(j) * V, m_logits.begin() + ptrdiff_t(j + n) * V);
-        j += n;
-    }
+        std::memcpy(&last[size_t(j) * C], &m_x[size_t(lastRows[size_t(j)]) * C], size_t(C) * sizeof(float));
+    head(last.data(), M);
+    for (int j = 0; j < M; ++j)
+        out[lastOf[size_t(j)]].logits.assign(m_logits.begin() + ptrdiff_t(j) * V, m_logits.begin() + ptrdiff_t(j + 1) * V);
+}
+
+void CpuBackend::head(const float* x, int rows)
+{
+    normRows(m_xb.data(), x, m_outputNorm, m_outputNormBias, rows);
+    m_logits.resize(size_t(rows) * size_t(m_cfg.vocabSize));
+    ops::matmul(m_logits.data(), m_xb.data(), m_weights.output, nullptr, rows, m_pool.get());
 }
 
 } // namespace logitscope

@@ -71,6 +71,7 @@ private:
 
     void ensureActivations(int N);
     void normRows(float* out, const float* x, const std::vector<float>& w, const std::vector<float>& b, int N);
+    void head(const float* x, int rows); // m_logits (rows, V) = final norm of x (rows, C), times Woutᵀ
     void storeKv(int layer, std::span<const SequenceInput> batch, const std::vector<SeqRows>& rows);
     // cpu_attention.cpp: m_att = softmax(q kᵀ / sqrt(D)) v for every sequence and head.
     void attend(int layer, std::span<const SequenceInput> batch, const std::vector<SeqRows>& rows,
@@ -121,7 +122,7 @@ private:
     std::vector<float> m_hb;   // (N, F) gate / activation
     std::vector<float> m_hb2;  // (N, F) up
     std::vector<float> m_ropeAngles; // (N, D) cos then sin of each row's position (ops::ropeAngles)
-    std::vector<float> m_logits; // (rows needing logits, V) when several sequences share one head matmul
+    std::vector<float> m_logits; // (rows, V) one LM-head call's logits: the batch's last rows, or a chunk of a prompt
     std::vector<float> m_kvGather; // (2, Hkv, S, D) one sequence's keys and values, contiguous (prefill)
     std::vector<float> m_attParts; // (query rows, Hkv, parts, G, D + 2) split-K decode partials
 };

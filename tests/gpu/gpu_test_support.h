@@ -185,9 +185,9 @@ struct Runner {
     }
 
     // Appends `tokens` to seq in the cache (copy-on-write done) and returns the forward input.
-    SequenceInput prepare(int seq, const std::vector<int32_t>& tokens, bool allLogits)
+    SequenceInput prepare(int seq, const std::vector<int32_t>& tokens)
     {
-        return test::appendTokens(cache, *backend, seq, tokens, allLogits);
+        return test::appendTokens(cache, *backend, seq, tokens);
     }
 
     SequenceOutput run(int seq, const std::vector<int32_t>& tokens, bool allLogits = false, bool capture = false,
@@ -205,7 +205,7 @@ struct Runner {
     {
         std::vector<SequenceInput> ins;
         for (size_t i = 0; i < seqs.size(); ++i)
-            ins.push_back(prepare(seqs[i], tokens[i], false));
+            ins.push_back(prepare(seqs[i], tokens[i]));
         // block tables may have moved while later sequences were prepared: take them again
         for (size_t i = 0; i < seqs.size(); ++i)
             ins[i].blockTable = cache.blockTable(seqs[i]);

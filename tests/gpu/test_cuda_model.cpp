@@ -241,7 +241,7 @@ void compareWithCpu(const std::string& label, std::shared_ptr<const Model> model
         std::atomic<bool> cancel{true};
         const int len = gpu.cache.length(sg[0]);
         const std::vector<int32_t> more{3, 4, 5};
-        SequenceInput in = gpu.prepare(sg[0], more, false);
+        SequenceInput in = gpu.prepare(sg[0], more);
         SequenceOutput out;
         ForwardOptions o;
         o.cancel = &cancel;

@@ -53,9 +53,9 @@ struct Runner {
         backend.setKvType(kvType);
     }
 
-    SequenceInput prepare(int seq, const std::vector<int32_t>& tokens, bool allLogits)
+    SequenceInput prepare(int seq, const std::vector<int32_t>& tokens)
     {
-        return test::appendTokens(cache, backend, seq, tokens, allLogits);
+        return test::appendTokens(cache, backend, seq, tokens);
     }
 
     SequenceOutput run(int seq, const std::vector<int32_t>& tokens, bool allLogits = false, bool capture = false)
@@ -92,6 +92,7 @@ private slots:
     void decodeMatchesPrefill_data();
     void decodeMatchesPrefill();
     void batchedDecodeEqualsOneByOne();
+    void logitRowsOfOneSequenceInABatch();
     void forkReproducesParent();
     void cancelAndProgress();
     void reserveRefusesAbsurdSizes();
@@ -265,7 +266,7 @@ void TstCpuBackend::batchedDecodeEqualsOneByOne()
             std::vector<SequenceInput> ins;
             for (int i = 0; i < n; ++i) {
                 toks[size_t(i)] = randomIds(1, c.vocabSize, uint32_t(1000 * step + i));
-                ins.push_back(batched.prepare(bs[size_t(i)], toks[size_t(i)], false));
+                ins.push_back(batched.prepare(bs[size_t(i)], toks[size_t(i)]));
             }
             std::vector<SequenceOutput> outs(static_cast<size_t>(n));
             batched.backend.forward(ins, outs, ForwardOptions{});
@@ -277,6 +278,45 @@ void TstCpuBackend::batchedDecodeEqualsOneByOne()
         }
         QVERIFY2(worst < 1e-4, qPrintable(QString("batch of %1 differs by %2").arg(n).arg(worst)));
     }
+}
+
+// In a batch of a long prompt that takes every position's logits and a short one that does not: the
+// receiver gets the long one's rows in order, in chunks (never the whole (T, V) at once), each equal to
+// that prompt's logits computed alone; each output keeps its last row only.
+void TstCpuBackend::logitRowsOfOneSequenceInABatch()
+{
+    const ModelConfig c = tinyConfig(Architecture::Qwen2, false);
+    auto model = SyntheticModelBuilder::build(c, DType::F16, 4);
+    const size_t V = size_t(c.vocabSize);
+    const auto longIds = randomIds(150, c.vocabSize, 21), shortIds = randomIds(7, c.vocabSize, 22);
+
+    Runner alone(model);
+    const SequenceOutput want = alone.run(alone.cache.createSequence(), longIds, true);
+    const SequenceOutput wantShort = alone.run(alone.cache.createSequence(), shortIds);
+
+    Runner r(model);
+    const int a = r.cache.createSequence(), b = r.cache.createSequence();
+    std::vector<SequenceInput> ins{r.prepare(a, longIds), r.prepare(b, shortIds)};
+    ins[0].blockTable = r.cache.blockTable(a); // b's blocks may have moved a's table
+    int next = 0, calls = 0;
+    double worst = 0;
+    ins[0].allLogits = [&](int t0, int rows, std::span<const float> logits) {
+        QCOMPARE(t0, next);
+        QVERIFY(rows > 0 && rows < int(longIds.size()));
+        QCOMPARE(logits.size(), size_t(rows) * V);
+        worst = std::max(worst, maxDiff(logits.data(), want.logits.data() + size_t(t0) * V, logits.size()));
+        next = t0 + rows;
+        ++calls;
+    };
+    std::vector<SequenceOutput> outs(2);
+    r.backend.forward(ins, outs, ForwardOptions{});
+    QCOMPARE(next, int(longIds.size()));
+    QVERIFY(calls >= 3);
+    QVERIFY2(worst < 1e-4, qPrintable(QString("rows differ by %1").arg(worst)));
+    QCOMPARE(outs[0].logits.size(), V);
+    QVERIFY(maxDiff(outs[0].logits.data(), want.logits.data() + (longIds.size() - 1) * V, V) < 1e-4);
+    QCOMPARE(outs[1].logits.size(), V);
+    QVERIFY(maxDiff(outs[1].logits.data(), wantShort.logits.data(), V) < 1e-4);
 }
 
 // A fork shares the parent's blocks; appending copies the shared partial block (copyKvBlock), and
@@ -322,7 +362,7 @@ void TstCpuBackend::cancelAndProgress()
     Runner r(model);
     const int s = r.cache.createSequence();
     const auto ids = randomIds(10, c.vocabSize, 1);
-    const SequenceInput in = r.prepare(s, ids, false);
+    const SequenceInput in = r.prepare(s, ids);
     SequenceOutput out;
     std::vector<int> seen;
     ForwardOptions opt;

@@ -54,8 +54,20 @@ private slots:
         const auto j = nlohmann::json::parse(r.out.toStdString());
         QCOMPARE(j["prompt_ids"], ref["prompt_ids"]);
         QVERIFY(j["prompt_logprobs"][0].is_null());
-        for (size_t t = 1; t < j["prompt_logprobs"].size(); ++t)
-            QVERIFY(std::fabs(j["prompt_logprobs"][t].get<double>() - ref["prompt_logprobs"][t - 1].get<double>()) < 2e-3);
+        QVERIFY(j["prompt_ranks"][0].is_null());
+        QVERIFY(j["prompt_expected"][0].is_null());
+        double nll = 0;
+        for (size_t t = 1; t < j["prompt_logprobs"].size(); ++t) {
+            const double lp = j["prompt_logprobs"][t].get<double>();
+            QVERIFY(std::fabs(lp - ref["prompt_logprobs"][t - 1].get<double>()) < 2e-3);
+            nll -= ref["prompt_logprobs"][t - 1].get<double>();
+            // The model's first choice there is at least as likely, and is the token itself exactly at rank 0.
+            const auto& expected = j["prompt_expected"][t];
+            QVERIFY(expected["logprob"].get<double>() >= lp);
+            QCOMPARE(j["prompt_ranks"][t].get<int>() == 0, expected["id"] == j["prompt_ids"][t]);
+        }
+        const double ppl = std::exp(nll / double(j["prompt_logprobs"].size() - 1));
+        QVERIFY(std::fabs(j["prompt_perplexity"].get<double>() / ppl - 1) < 2e-3);
         const auto& steps = j["steps"];
         QVERIFY(steps.size() > 5);
         for (size_t i = 0; i < steps.size(); ++i) {

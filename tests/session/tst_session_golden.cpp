@@ -170,8 +170,17 @@ private slots:
             p.maxNewTokens = 32;
             const PrefillRecord pre = s.prefill(ids, p);
             const auto& wantLp = prompt["prompt_logprobs"];
-            for (size_t t = 1; t < ids.size(); ++t)
-                QVERIFY(std::fabs(pre.promptLogprobs[t] - wantLp[t - 1].get<float>()) < 2e-3f);
+            QCOMPARE(pre.promptScores.size(), ids.size());
+            QVERIFY(!pre.promptScores[0].scored());
+            double nll = 0;
+            for (size_t t = 1; t < ids.size(); ++t) {
+                QVERIFY(std::fabs(pre.promptScores[t].logprob - wantLp[t - 1].get<float>()) < 2e-3f);
+                nll -= wantLp[t - 1].get<double>();
+            }
+            // The prompt's perplexity, from the reference's log-probs.
+            const double wantPpl = std::exp(nll / double(ids.size() - 1));
+            QVERIFY2(std::fabs(promptPerplexity(pre.promptScores) / wantPpl - 1) < 2e-3,
+                     qPrintable(QString("perplexity %1 vs %2").arg(promptPerplexity(pre.promptScores)).arg(wantPpl)));
             int steps = 0;
             for (const auto& g : prompt["greedy"]) {
                 const StepRecord r = s.step(0);

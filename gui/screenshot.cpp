@@ -14,6 +14,7 @@
 #include "panels/sampling_panel.h"
 
 #include <QApplication>
+#include <QCheckBox>
 #include <QDir>
 #include <QDockWidget>
 #include <QPixmap>
@@ -162,6 +163,12 @@ void ScreenshotDirector::capture()
         QApplication::processEvents();
         save(dock, name + QStringLiteral(".png"));
     }
+    // The prompt's chips coloured by how likely the model found each token (the prefill's scores).
+    m_window->promptPanel()->probabilitiesBox()->setChecked(true);
+    for (QDockWidget* dock : m_window->docks())
+        if (dock->objectName() == QLatin1String("dock.prompt"))
+            save(dock, QStringLiteral("panel-prompt-probabilities.png"));
+    m_window->promptPanel()->probabilitiesBox()->setChecked(false);
     MeasurementShots::captureExtras(m_window, [this](QWidget* w, const QString& name) { save(w, name); });
     for (QDockWidget* dock : m_window->docks())
         if (dock->objectName() == QLatin1String("dock.probabilities"))

@@ -53,6 +53,7 @@ InferenceController::InferenceController(QObject* parent)
     connect(m_worker, &InferenceWorker::prefillProgress, this, &InferenceController::prefillProgress);
     connect(m_worker, &InferenceWorker::prefillFinished, this, &InferenceController::onPrefillFinished);
     connect(m_worker, &InferenceWorker::prefillFailed, this, [this](const QString& message) {
+        m_promptTokens->clearScores(); // the session is empty again
         m_runAfterPrefill = false;
         m_flags->running = false;
         setActivity(Activity::Idle);
@@ -60,6 +61,7 @@ InferenceController::InferenceController(QObject* parent)
         emit statusMessage(message);
     });
     connect(m_worker, &InferenceWorker::prefillCancelled, this, [this] {
+        m_promptTokens->clearScores();
         m_runAfterPrefill = false;
         m_flags->running = false;
         setActivity(Activity::Idle);
@@ -389,6 +391,7 @@ void InferenceController::reset()
     m_flags->cancel = true;
     m_prefilled = false;
     m_prefilledPrompt.clear();
+    m_promptTokens->clearScores();
     m_preview.reset();
     m_selectedStep = -1;
     m_lane = 0;
@@ -426,6 +429,7 @@ void InferenceController::onModelLoadFinished(const ModelInfo& info, const Model
     m_generatedTokens->setVocabulary(m_vocabulary);
     m_prefilled = false;
     m_prefilledPrompt.clear();
+    m_promptTokens->clearScores();
     m_lanes.clear();
     m_laneModel->setLanes({});
     m_generatedTokens->clear();
@@ -449,6 +453,7 @@ void InferenceController::onPrefillFinished(const logitscope::PrefillRecord& rec
 {
     m_prefilled = true;
     m_lane = 0;
+    m_promptTokens->setScores(record.ids, record.promptScores, m_vocabulary);
     onLanesChanged(lanes);
     if (m_runAfterPrefill && m_flags->running) {
         m_runAfterPrefill = false;

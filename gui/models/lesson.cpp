@@ -43,6 +43,7 @@ const std::map<std::string, std::vector<std::string>>& checkRequirements()
         {"tokens_compare", {"text", "a", "op", "b"}},
         {"prompt_tokens", {"op", "value"}},
         {"prompt_fits_context", {}},
+        {"prompt_scored", {}},
         {"tpot_less_than_ttft", {}},
         {"prefill_faster_per_token", {}},
         {"attention_heads_differ", {}},

@@ -81,6 +81,18 @@ CheckResult LessonPlayer::evaluate(const LessonCheck& check)
         return verdict(n + m <= cfg.contextLength, std::to_string(n) + " prompt + " + std::to_string(m) + " new ≤ "
                                                        + std::to_string(cfg.contextLength) + " context");
     }
+    if (k == "prompt_scored") {
+        // One prefill pass rated every prompt token after the first, and better than a uniform guess.
+        const auto& scores = s.lastPrefill().promptScores;
+        const int n = int(s.promptIds().size());
+        const int scored = int(std::count_if(scores.begin(), scores.end(),
+                                             [](const logitscope::PromptTokenScore& t) { return t.scored(); }));
+        const double ppl = logitscope::promptPerplexity(scores);
+        return verdict(n > 1 && scored == n - 1 && ppl < cfg.vocabSize,
+                       std::to_string(scored) + " of " + std::to_string(std::max(0, n - 1)) +
+                           " prompt tokens after the first scored by the prefill; perplexity " + fmt(ppl, 1) + " < " +
+                           std::to_string(cfg.vocabSize) + " (a uniform guess)");
+    }
     if (k == "tpot_less_than_ttft" || k == "prefill_faster_per_token") {
         const auto m = s.metrics(laneId(lane));
         if (m.generatedTokens < 2)

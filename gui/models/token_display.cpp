@@ -74,6 +74,21 @@ QString tokenTooltip(int id, const QByteArray& bytes, const QString& piece)
     return s;
 }
 
+QString probabilityText(double p)
+{
+    const double percent = 100.0 * p;
+    if (!std::isfinite(percent))
+        return QStringLiteral("—");
+    if (percent <= 0)
+        return QStringLiteral("0 %");
+    if (percent < 1e-6)
+        return QStringLiteral("< 0.000001 %");
+    if (percent >= 1)
+        return QStringLiteral("%1 %").arg(percent, 0, 'f', 1);
+    const int decimals = 1 - int(std::floor(std::log10(percent)));
+    return QStringLiteral("%1 %").arg(percent, 0, 'f', decimals);
+}
+
 QColor probabilityColor(double p)
 {
     // Viridis-like stops, low -> high probability.

@@ -19,6 +19,10 @@ QString tokenLabel(const QByteArray& bytes, int maxChars = 16);
 // A tooltip that teaches: id, piece, the bytes in hex and whether they form a whole character.
 QString tokenTooltip(int id, const QByteArray& bytes, const QString& piece);
 
+// A probability as a percentage a reader can compare: "31.2 %", "0.47 %", "0.0023 %" (two significant
+// digits below 1 %).
+QString probabilityText(double p);
+
 // Colour for a probability in [0, 1] (a perceptual scale from purple, unlikely, to yellow, likely)
 // and a readable text colour on top of it.
 QColor probabilityColor(double p);

@@ -34,7 +34,13 @@ GeneratedPanel::GeneratedPanel(InferenceController* controller, QWidget* parent)
     m_lanes->setToolTip(tr("Every branch you make keeps the path it replaced. Pick one to go back to it."));
     m_lanes->setSizeAdjustPolicy(QComboBox::AdjustToContents);
     top->addWidget(m_lanes, 1);
-    top->addWidget(new ProbabilityLegend(this), 1);
+    top->addWidget(new ProbabilityLegend(
+                       tr("chosen with p = 0"),
+                       tr("Each output token is coloured by the probability the sampler gave it when it was chosen: "
+                          "dark purple = a surprising pick, yellow = the obvious one. An orange border marks a "
+                          "token you chose yourself (a branch); a dashed border, part of a UTF-8 character."),
+                       this),
+                   1);
     layout->addLayout(top);
 
     m_chips = new TokenChipView;

@@ -8,24 +8,23 @@
 
 namespace logitscope::gui {
 
-ProbabilityLegend::ProbabilityLegend(QWidget* parent) : QWidget(parent)
+ProbabilityLegend::ProbabilityLegend(const QString& low, const QString& toolTip, QWidget* parent)
+    : QWidget(parent), m_low(low)
 {
     setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Fixed);
-    setToolTip(tr("Each output token is coloured by the probability the sampler gave it when it was chosen: "
-                  "dark purple = a surprising pick, yellow = the obvious one. An orange border marks a "
-                  "token you chose yourself (a branch); a dashed border, part of a UTF-8 character."));
+    setToolTip(toolTip);
 }
 
 QSize ProbabilityLegend::sizeHint() const
 {
-    return {260, fontMetrics().height() + 6};
+    return {fontMetrics().horizontalAdvance(m_low) + 150, fontMetrics().height() + 6};
 }
 
 void ProbabilityLegend::paintEvent(QPaintEvent*)
 {
     QPainter p(this);
     const QFontMetrics fm = fontMetrics();
-    const QString left = tr("chosen with p = 0");
+    const QString& left = m_low;
     const QString right = tr("1");
     const int lw = fm.horizontalAdvance(left) + 6;
     const int rw = fm.horizontalAdvance(right) + 6;

@@ -1,4 +1,5 @@
-// ProbabilityLegend: the colour scale of the output chips (unlikely → likely), drawn as a gradient.
+// ProbabilityLegend: the colour scale of chips coloured by a probability (unlikely → likely), drawn as a
+// gradient from `low` ("chosen with p = 0") to 1.
 #pragma once
 
 #include <QWidget>
@@ -8,11 +9,14 @@ namespace logitscope::gui {
 class ProbabilityLegend : public QWidget {
     Q_OBJECT
 public:
-    explicit ProbabilityLegend(QWidget* parent = nullptr);
+    ProbabilityLegend(const QString& low, const QString& toolTip, QWidget* parent = nullptr);
     QSize sizeHint() const override;
 
 protected:
     void paintEvent(QPaintEvent* event) override;
+
+private:
+    QString m_low;
 };
 
 } // namespace logitscope::gui

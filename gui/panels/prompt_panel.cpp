@@ -6,6 +6,7 @@
 #include "models/prompt_tokens_model.h"
 #include "models/tokenizer_comparison.h"
 #include "panels/context_bar.h"
+#include "panels/probability_legend.h"
 #include "panels/scrolling_page.h"
 #include "panels/token_chip_view.h"
 
@@ -60,6 +61,12 @@ PromptPanel::PromptPanel(InferenceController* controller, QWidget* parent) : QWi
     m_bytes = new QCheckBox(tr("Bytes"), this);
     m_bytes->setToolTip(tr("Show every token as its bytes in hex. Tokens that hold only part of a UTF-8 "
                            "character (dashed border) are always shown as bytes."));
+    m_probabilities = new QCheckBox(tr("Probabilities"), this);
+    m_probabilities->setToolTip(
+        tr("Colour every token by the probability the model gave it, given the tokens before it. Reading the prompt "
+           "(the prefill) computes a next-token distribution at every position at once, so each prompt token gets "
+           "a score: yellow = expected, dark purple = a surprise. Hover a chip for its rank and what the model "
+           "expected instead."));
     const QString compareTip =
         tr("Split the same text with a second tokenizer, shown under the model's chips. The text is what the model "
            "reads (after the chat template when it is on). Neither side counts the BOS/EOS a tokenizer adds by "
@@ -81,12 +88,29 @@ PromptPanel::PromptPanel(InferenceController* controller, QWidget* parent) : QWi
     view->addWidget(compareLabel);
     view->addWidget(m_compare);
     view->addStretch(1);
+    view->addWidget(m_probabilities);
     view->addWidget(m_bytes);
 
     m_chips = new TokenChipView;
     m_chips->setModel(controller->promptTokens());
     m_chips->setPlaceholder(tr("Tokens appear here as you type (needs a model)."));
     m_scroll = wrappingScroll(m_chips, this);
+    m_scoreLegend = new ProbabilityLegend(
+        tr("given the text before: p = 0"),
+        tr("Each prompt token coloured by the probability the model gave it, given the tokens before it (the first "
+           "token has nothing before it: light grey)."),
+        this);
+    m_scoreLegend->hide();
+    m_scoreSummary = new QLabel(this);
+    m_scoreSummary->setWordWrap(true);
+    m_scoreSummary->setTextFormat(Qt::PlainText);
+    m_scoreSummary->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_scoreSummary->setToolTip(
+        tr("Reading the prompt computes the model's next-token distribution at every position in one pass, so every "
+           "prompt token after the first gets a probability given the tokens before it (inference servers return "
+           "these on request: TGI's decoder_input_details, vLLM's prompt_logprobs). Perplexity is exp of the mean "
+           "negative log-probability: the number of equally likely choices the model was, on average, picking from."));
+    m_scoreSummary->hide();
 
     m_comparison = new TokenizerComparison(this);
     m_compareChips = new TokenChipView;
@@ -114,7 +138,9 @@ PromptPanel::PromptPanel(InferenceController* controller, QWidget* parent) : QWi
     lowerLayout->setContentsMargins(0, 0, 0, 0);
     lowerLayout->addLayout(options);
     lowerLayout->addLayout(view);
+    lowerLayout->addWidget(m_scoreLegend);
     lowerLayout->addWidget(m_scroll, 1);
+    lowerLayout->addWidget(m_scoreSummary);
     lowerLayout->addWidget(m_compareScroll, 1);
     lowerLayout->addWidget(m_compareSummary);
     lowerLayout->addWidget(m_compareError);
@@ -138,6 +164,11 @@ PromptPanel::PromptPanel(InferenceController* controller, QWidget* parent) : QWi
     });
     connect(m_bytes, &QCheckBox::toggled, m_chips, &TokenChipView::setByteView);
     connect(m_bytes, &QCheckBox::toggled, m_compareChips, &TokenChipView::setByteView);
+    connect(m_probabilities, &QCheckBox::toggled, this, [this](bool on) {
+        m_controller->promptTokens()->setProbabilityColours(on);
+        updateScores();
+    });
+    connect(controller->promptTokens(), &QAbstractItemModel::modelReset, this, &PromptPanel::updateScores);
     connect(m_compare, &QComboBox::currentIndexChanged, this, &PromptPanel::chooseComparison);
     connect(controller, &InferenceController::promptTokensAvailable, this, &PromptPanel::showTokens);
     connect(controller, &InferenceController::stateChanged, this, &PromptPanel::updateCounts);
@@ -290,6 +321,23 @@ QString PromptPanel::comparisonSummary() const
 QString PromptPanel::comparisonError() const
 {
     return m_compareError->text();
+}
+
+void PromptPanel::updateScores()
+{
+    const PromptTokensModel* tokens = m_controller->promptTokens();
+    QString text = tokens->scoreSummary();
+    if (text.isEmpty() && m_probabilities->isChecked() && tokens->rowCount() > 0)
+        text = tr("Step once to read the prompt: the prefill rates every prompt token, and each chip takes the colour "
+                  "of its probability.");
+    m_scoreSummary->setText(text);
+    m_scoreSummary->setVisible(!text.isEmpty());
+    m_scoreLegend->setVisible(m_probabilities->isChecked() && tokens->scoresShown());
+}
+
+QString PromptPanel::scoreSummary() const
+{
+    return m_scoreSummary->text();
 }
 
 void PromptPanel::updateCounts()

@@ -2,7 +2,8 @@
 // tokenization as you type — token chips (id on hover, byte view for partial UTF-8) and the
 // context-window bar. Tokenizing happens off the UI thread (see InferenceController::setPrompt).
 // "Compare with:" adds a second row of chips: the same text split by another tokenizer
-// (TokenizerComparison), with a one-line summary of both counts.
+// (TokenizerComparison), with a one-line summary of both counts. After a prefill, "Probabilities"
+// colours each chip by the probability the model gave that token given the ones before it.
 #pragma once
 
 #include <QWidget>
@@ -19,6 +20,7 @@ namespace logitscope::gui {
 class InferenceController;
 class TokenChipView;
 class ContextBar;
+class ProbabilityLegend;
 struct PromptTokens;
 class TokenizerComparison;
 
@@ -41,6 +43,8 @@ public:
     TokenChipView* comparisonChips() const { return m_compareChips; }
     QString comparisonSummary() const;   // empty while the comparison is off
     QString comparisonError() const;     // empty unless the last choice failed
+    QCheckBox* probabilitiesBox() const { return m_probabilities; }
+    QString scoreSummary() const;        // the line under the chips about the prefill's scores (may be empty)
 
 private:
     void pushPrompt();
@@ -51,12 +55,16 @@ private:
     void comparisonOpened(int index);
     void comparisonFailed(const QString& message);
     void refreshComparison();
+    void updateScores();
 
     InferenceController* m_controller;
     QPlainTextEdit* m_editor;
     QCheckBox* m_chat;
     QLineEdit* m_system;
     QCheckBox* m_bytes;
+    QCheckBox* m_probabilities;
+    ProbabilityLegend* m_scoreLegend;
+    QLabel* m_scoreSummary;
     QLabel* m_hint;
     QScrollArea* m_scroll;
     TokenChipView* m_chips;

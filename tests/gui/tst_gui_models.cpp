@@ -70,6 +70,12 @@ private slots:
         QCOMPARE(tokenLabel("\xE2\x80"), QStringLiteral("‹E2 80›"));
         QCOMPARE(hexBytes("\n"), QStringLiteral("0A"));
         QVERIFY(probabilityColor(0.0) != probabilityColor(1.0));
+        QCOMPARE(probabilityText(0.312), QStringLiteral("31.2 %"));
+        QCOMPARE(probabilityText(0.0047), QStringLiteral("0.47 %"));
+        QCOMPARE(probabilityText(0.000023), QStringLiteral("0.0023 %"));
+        QCOMPARE(probabilityText(0.0), QStringLiteral("0 %"));
+        QCOMPARE(probabilityText(1e-12), QStringLiteral("< 0.000001 %"));
+        QCOMPARE(probabilityText(std::nan("")), QStringLiteral("—"));
     }
 
     void distributionFromStages()
@@ -128,8 +134,37 @@ private slots:
         QCOMPARE(model.index(1, 0).data(TokenIdRole).toInt(), 42);
         QVERIFY(model.index(2, 0).data(PartialCharacterRole).toBool());
         QVERIFY(model.index(0, 0).data(Qt::ToolTipRole).toString().contains(QStringLiteral("token 1")));
+
+        // Scores of a prefill: shown while the rows are the scored ids, in tooltips, summary and colours.
+        QSignalSpy shown(&model, &PromptTokensModel::scoresShownChanged);
+        std::vector<PromptTokenScore> scores(3);
+        scores[1] = {std::log(0.02f), 5, 9, std::log(0.5f)};
+        scores[2] = {std::log(0.25f), 0, 7, std::log(0.25f)};
+        model.setScores({1, 42}, scores, Vocabulary()); // not the ids of these scores: ignored
+        QVERIFY(!model.scoresShown());
+        QVERIFY(model.scoreSummary().isEmpty());
+        model.setScores({1, 42, 8}, scores, Vocabulary()); // other ids than the rows
+        QVERIFY(!model.scoresShown());
+        QCOMPARE(shown.count(), 0);
+        model.setScores({1, 42, 7}, scores, Vocabulary());
+        QVERIFY(model.scoresShown());
+        QCOMPARE(shown.count(), 1);
+        const QString summary = model.scoreSummary();
+        QVERIFY2(summary.contains(QStringLiteral("2 tokens")) && summary.contains(QStringLiteral("perplexity 14.14")) &&
+                     summary.contains(QStringLiteral("least expected: ·the (p = 2.0 %)")),
+                 qPrintable(summary));
+        QVERIFY(model.index(1, 0).data(Qt::ToolTipRole).toString().contains(QStringLiteral("rank 6")));
+        QVERIFY(model.index(2, 0).data(Qt::ToolTipRole).toString().contains(QStringLiteral("first choice")));
+        const QColor pastel = model.index(2, 0).data(Qt::BackgroundRole).value<QColor>();
+        model.setProbabilityColours(true);
+        QCOMPARE(model.index(2, 0).data(Qt::BackgroundRole).value<QColor>(), probabilityColor(0.25));
+        QCOMPARE(model.index(0, 0).data(Qt::BackgroundRole).value<QColor>(), QColor(0xdd, 0xdd, 0xdd));
+        model.setProbabilityColours(false);
+        QCOMPARE(model.index(2, 0).data(Qt::BackgroundRole).value<QColor>(), pastel);
         model.clear();
         QCOMPARE(model.rowCount(), 0);
+        QVERIFY(!model.scoresShown());
+        QCOMPARE(shown.count(), 2);
     }
 
     void generatedTokensModel()

@@ -1,10 +1,13 @@
 // The window as a user meets it (offscreen): the temperature slider re-draws the bars with what the
 // engine's chain computes, an invalid setting is reported next to its control, a corrupt model file
 // shows an error and leaves the window usable, closing the window mid-generation exits cleanly, and the
-// Prompt panel's second tokenizer splits what the model reads as that tokenizer does on its own.
+// Prompt panel's second tokenizer splits what the model reads as that tokenizer does on its own, and its
+// chips carry the prefill's score of every prompt token.
 #include "main_window.h"
 #include "models/generated_tokens_model.h"
 #include "models/inference_controller.h"
+#include "models/prompt_tokens_model.h"
+#include "models/token_display.h"
 #include "models/token_roles.h"
 #include "panels/model_panel.h"
 #include "panels/probability_panel.h"
@@ -19,6 +22,7 @@
 #include "tokenizer/tokenizer.h"
 
 #include <QAction>
+#include <QCheckBox>
 #include <QComboBox>
 #include <QPlainTextEdit>
 #include <QDoubleSpinBox>
@@ -227,6 +231,61 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT(!controller.isBusy(), kTimeout);
         QTest::keyClick(&w, Qt::Key_Backspace);
         QTRY_COMPARE_WITH_TIMEOUT(controller.generatedCount(), 0, kTimeout);
+    }
+
+    // After "Read prompt" every prompt chip carries the prefill's score of its token (as a Session of our
+    // own computes it), "Probabilities" colours the chips by it, and an edit hides the scores until undone.
+    void promptChipsShowThePrefillsScores()
+    {
+        REQUIRE_TEST_MODEL(path);
+        InferenceController controller;
+        MainWindow w(&controller, MainWindow::Options{false});
+        w.show();
+        loadAndRead(w, path);
+        PromptPanel* panel = w.promptPanel();
+        PromptTokensModel* chips = controller.promptTokens();
+        QTRY_VERIFY_WITH_TIMEOUT(chips->scoresShown(), kTimeout);
+
+        auto model = Model::load(path.toStdString());
+        Session session(model, createBackend(model, "cpu", 1));
+        const std::vector<int32_t> ids = session.tokenize(kPrompt.toStdString());
+        const PrefillRecord want = session.prefill(ids, SamplingParams{});
+        QCOMPARE(chips->rowCount(), int(ids.size()));
+        QCOMPARE(chips->scores().size(), ids.size());
+        QVERIFY(panel->scoreSummary().contains(QStringLiteral("perplexity")));
+        QVERIFY(!chips->index(0, 0).data(Qt::ToolTipRole).toString().contains(QStringLiteral("rank")));
+        for (size_t t = 1; t < ids.size(); ++t) {
+            const PromptTokenScore& got = chips->scores()[t];
+            QVERIFY(std::fabs(got.logprob - want.promptScores[t].logprob) < 1e-4);
+            QCOMPARE(got.rank, want.promptScores[t].rank);
+            const QString tip = chips->index(int(t), 0).data(Qt::ToolTipRole).toString();
+            QVERIFY2(tip.contains(QStringLiteral("rank %1 of %2").arg(got.rank + 1).arg(model->config().vocabSize)),
+                     qPrintable(tip));
+            QVERIFY(tip.contains(got.rank == 0 ? QStringLiteral("first choice") : QStringLiteral("expected")));
+        }
+
+        // Coloured by probability: each scored chip takes its probability's colour; control tokens stay grey.
+        const auto colour = [&](int row) { return chips->index(row, 0).data(Qt::BackgroundRole).value<QColor>(); };
+        const QColor pastel = colour(1);
+        panel->probabilitiesBox()->setChecked(true);
+        QCOMPARE(colour(0), QColor(0xdd, 0xdd, 0xdd));
+        for (size_t t = 1; t < ids.size(); ++t)
+            QCOMPARE(colour(int(t)), probabilityColor(std::exp(double(chips->scores()[t].logprob))));
+
+        // An edit: the chips are other tokens, so no scores (and the panel says how to get them); undone, back.
+        panel->setPromptText(kPrompt + QStringLiteral(" then"));
+        QTRY_VERIFY_WITH_TIMEOUT(!chips->scoresShown(), kTimeout);
+        QVERIFY(panel->scoreSummary().contains(QStringLiteral("Step once")));
+        panel->setPromptText(kPrompt);
+        QTRY_VERIFY_WITH_TIMEOUT(chips->scoresShown(), kTimeout);
+        panel->probabilitiesBox()->setChecked(false);
+        QCOMPARE(colour(1), pastel);
+
+        // Reset forgets them.
+        w.resetAction()->trigger();
+        QTRY_VERIFY_WITH_TIMEOUT(!controller.isBusy(), kTimeout);
+        QVERIFY(!chips->scoresShown());
+        QVERIFY(panel->scoreSummary().isEmpty());
     }
 
     void comparesWithASecondTokenizer()

@@ -24,6 +24,7 @@ int cmdModels(const Args& args);
 int cmdPull(const Args& args);
 void rememberModel(const std::string& path); // recent list shared with the GUI; no-op without the hub
 int cmdEmbeddings(const Args& args);
+int cmdPerplexity(const Args& args);
 
 // Shared by the commands: --model with --rope-rounding none|fp16|bf16 -> the loaded model.
 std::shared_ptr<const Model> loadModel(const Args& args);

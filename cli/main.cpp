@@ -29,6 +29,8 @@ commands:
              [--min-new-tokens N] [--stop S]... [--seed S] [--order hf|vllm|llama.cpp]
              [--beams N] [--length-penalty L] [--early-stopping true|false|never] [--num-return N]
              [--trace FILE] [--logit-lens] [--json]
+  perplexity --model PATH --file PATH|--text S [--window N] [--stride N] [--device D] [--threads N]
+             [--kv-type f32|f16] [--requantize TYPE] [--json]
   embeddings --model PATH --token S|--id N [--k 10] [--position P] [--threads N] [--json]
   bench      --model PATH [--device D] [--prompt-tokens 512] [--gen-tokens 128] [--threads N]
              [--weights mapped|memory] [--kv-type f32|f16] [--requantize TYPE] [--json]
@@ -59,6 +61,8 @@ int main(int argc, char** argv)
             return cli::cmdGenerate(cli::Args(argc, argv, 2, {"json", "greedy", "attention", "no-chat-template", "logit-lens"}));
         if (command == "bench")
             return cli::cmdBench(cli::Args(argc, argv, 2, {"json"}));
+        if (command == "perplexity")
+            return cli::cmdPerplexity(cli::Args(argc, argv, 2, {"json"}));
         if (command == "embeddings")
             return cli::cmdEmbeddings(cli::Args(argc, argv, 2, {"json"}));
         if (command == "models")

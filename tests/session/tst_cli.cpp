@@ -206,6 +206,56 @@ private slots:
                  qPrintable(bad.err));
     }
 
+    // perplexity of each reference prompt (one window) from Hugging Face's own log-probs; a file in
+    // windows; its bad input named.
+    void perplexity()
+    {
+        REQUIRE_SHARED("reference/ref-llama-spm.hf.json");
+        REQUIRE_SHARED("models/ref-llama-spm.gguf");
+        const QString model = QString::fromStdString(logitscope::test::sharedPath("models/ref-llama-spm.gguf"));
+        for (const auto& prompt : reference()["per_prompt"]) {
+            const Result r = cli({"perplexity", "--model", model, "--text",
+                                  QString::fromStdString(prompt["prompt"].get<std::string>()), "--json"});
+            QVERIFY2(r.code == 0, qPrintable(r.err));
+            const auto j = nlohmann::json::parse(r.out.toStdString());
+            double nll = 0;
+            for (const auto& lp : prompt["prompt_logprobs"])
+                nll -= lp.get<double>();
+            const size_t n = prompt["prompt_logprobs"].size();
+            QCOMPARE(j["tokens_scored"].get<size_t>(), n);
+            QCOMPARE(j["windows"].get<int>(), 1);
+            QVERIFY(std::fabs(j["perplexity"].get<double>() / std::exp(nll / double(n)) - 1) < 2e-3);
+        }
+
+        QTemporaryDir dir;
+        const QString file = dir.filePath("text.txt");
+        {
+            std::ofstream out(file.toStdString());
+            for (const auto& prompt : reference()["per_prompt"])
+                out << prompt["prompt"].get<std::string>() << " and then the story went on for a while.\n";
+        }
+        const Result windows = cli({"perplexity", "--model", model, "--file", file, "--window", "16", "--stride", "8", "--json"});
+        QVERIFY2(windows.code == 0, qPrintable(windows.err));
+        const auto w = nlohmann::json::parse(windows.out.toStdString());
+        const int tokens = w["text_tokens"].get<int>();
+        QVERIFY(tokens > 40);
+        QCOMPARE(w["tokens_scored"].get<int>(), tokens - 1);
+        QCOMPARE(w["windows"].get<int>(), 1 + (tokens - 16 + 7) / 8);
+        QVERIFY(w["perplexity_stderr"].get<double>() > 0);
+        const Result text = cli({"perplexity", "--model", model, "--file", file, "--window", "16"});
+        QVERIFY2(text.code == 0 && text.out.startsWith("perplexity "), qPrintable(text.out + text.err));
+
+        const auto fails = [&](const QStringList& args, const QString& expected) {
+            const Result r = cli(QStringList{"perplexity", "--model", model} + args);
+            return r.code == 2 && r.err.contains(expected) && r.out.isEmpty();
+        };
+        QVERIFY(fails({"--file", dir.filePath("missing.txt")}, "missing.txt: cannot open"));
+        QVERIFY(fails({"--text", "a", "--file", file}, "exactly one of"));
+        QVERIFY(fails({"--file", file, "--window", "512"}, "--window"));
+        QVERIFY(fails({"--file", file, "--window", "16", "--stride", "17"}, "--stride"));
+        QVERIFY(fails({"--text", ""}, "at least 2"));
+    }
+
     void beamsAndTrace()
     {
         REQUIRE_SHARED("models/ref-llama-spm");

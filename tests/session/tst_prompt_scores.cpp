@@ -1,8 +1,10 @@
 // Prompt scores: what a prefill says about every prompt token (its log-probability given the tokens before
 // it, its rank, the model's own first choice) on the bundled model, against the same logits computed
 // row by row and scored here in double precision; the perplexity by hand; a prompt longer than one
-// LM-head chunk; and the switch that turns scoring off.
+// LM-head chunk; the switch that turns scoring off; and sliding-window perplexity against Hugging Face's
+// recipe written out here, window by window.
 #include "common/error.h"
+#include "decoding/perplexity.h"
 #include "decoding/prompt_scores.h"
 #include "decoding/session.h"
 #include "model/backend.h"
@@ -134,6 +136,104 @@ private slots:
         QCOMPARE(scores[1].rank, 0);
         QCOMPARE(scores[2].rank, 0);
         QVERIFY(std::fabs(scores[2].logprob + std::log(5.0f)) < 1e-6);
+    }
+
+    void perplexityOfOneWindowIsThePrompts()
+    {
+        auto model = bundledModel();
+        Session s(model, createBackend(model, "cpu", 2));
+        const std::vector<int32_t> ids = s.tokenize("The jury said that the city had been taken by surprise.");
+        const PerplexityResult r = evaluatePerplexity(s, ids, 100, 50);
+        QCOMPARE(r.windows, 1);
+        QCOMPARE(r.tokens, int(ids.size()) - 1);
+        SamplingParams p;
+        p.maxNewTokens = 1;
+        QCOMPARE(r.perplexity(), promptPerplexity(s.prefill(ids, p).promptScores));
+    }
+
+    void slidingWindows_data()
+    {
+        QTest::addColumn<int>("window");
+        QTest::addColumn<int>("stride");
+        QTest::newRow("overlapping") << 64 << 24;
+        QTest::newRow("short stride") << 40 << 3;
+        QTest::newRow("disjoint (stride = window)") << 50 << 50;
+        QTest::newRow("one window longer than the text") << 500 << 100;
+    }
+
+    // Hugging Face's loop ("Perplexity of fixed-length models"): windows start every `stride`; each one's
+    // targets are its last (end - previous end) tokens, the window's first token never one of them.
+    void slidingWindows()
+    {
+        QFETCH(int, window);
+        QFETCH(int, stride);
+        auto model = bundledModel();
+        Session s(model, createBackend(model, "cpu", 2)), ref(model, createBackend(model, "cpu", 2));
+        const std::vector<int32_t> ids = longPrompt(s);
+        const int n = int(ids.size());
+        std::vector<int> windowsSeen;
+        const PerplexityResult r =
+            evaluatePerplexity(s, ids, window, stride, [&](const PerplexityResult& so_far) { windowsSeen.push_back(so_far.windows); });
+
+        SamplingParams p;
+        p.maxNewTokens = 1;
+        double nll = 0;
+        int tokens = 0, windows = 0, prevEnd = 0;
+        for (int begin = 0; begin < n; begin += stride) {
+            const int end = std::min(begin + window, n), targets = end - prevEnd;
+            const PrefillRecord pre = ref.prefill(std::vector<int32_t>(ids.begin() + begin, ids.begin() + end), p);
+            for (int t = std::max(1, end - begin - targets); t < end - begin; ++t) {
+                nll -= pre.promptScores[size_t(t)].logprob;
+                ++tokens;
+            }
+            ++windows;
+            prevEnd = end;
+            if (end == n)
+                break;
+        }
+        QCOMPARE(r.windows, windows);
+        QCOMPARE(int(windowsSeen.size()), windows);
+        QCOMPARE(r.tokens, tokens);
+        // Every token once, except a window's first when the windows do not overlap.
+        QCOMPARE(tokens, stride < window ? n - 1 : n - windows);
+        QVERIFY2(std::fabs(r.nllSum - nll) < 1e-9 * nll, qPrintable(QString("%1 vs %2").arg(r.nllSum).arg(nll)));
+        QVERIFY(std::isfinite(r.standardError()) && r.standardError() > 0);
+    }
+
+    void perplexityStandardErrorByHand()
+    {
+        PerplexityResult r;
+        QVERIFY(std::isnan(r.perplexity()));
+        r.tokens = 2;
+        r.nllSum = 1 + 3;
+        r.nllSquares = 1 + 9;
+        // mean 2, sample variance 2: e² · √(2 / 2)
+        QVERIFY(std::fabs(r.standardError() - std::exp(2.0)) < 1e-12);
+    }
+
+    void perplexitySettingsThatDoNotFit()
+    {
+        auto model = bundledModel();
+        const int context = model->config().contextLength;
+        Session s(model, createBackend(model, "cpu", 1));
+        const std::vector<int32_t> ids = longPrompt(s);
+        const auto message = [&](std::span<const int32_t> text, int window, int stride) {
+            try {
+                evaluatePerplexity(s, text, window, stride);
+            } catch (const Error& e) {
+                return QString::fromStdString(e.what());
+            }
+            return QString();
+        };
+        QVERIFY(message(ids, context, 10).contains(QStringLiteral("window")));
+        QVERIFY(message(ids, 1, 1).contains(QStringLiteral("window")));
+        QVERIFY(message(ids, 64, 0).contains(QStringLiteral("stride")));
+        QVERIFY(message(ids, 64, 65).contains(QStringLiteral("stride")));
+        QVERIFY(message(std::span<const int32_t>(ids).first(1), 64, 32).contains(QStringLiteral("at least 2")));
+        SessionOptions off;
+        off.promptLogprobs = false;
+        Session quiet(model, createBackend(model, "cpu", 1), off);
+        QVERIFY_THROWS_EXCEPTION(Error, evaluatePerplexity(quiet, ids, 64, 32));
     }
 };
 

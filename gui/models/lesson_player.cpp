@@ -363,12 +363,12 @@ void LessonPlayer::act(const LessonStep& step)
     case LessonAction::WeightPrecision: {
         // The original model reads the prompt and chooses greedily; each requantized copy reads the same
         // prompt and is made to take the same tokens, so at every position both answer the same
-        // question. KL divergence of the whole distribution, and whether the top token agrees.
+        // question. KL divergence of the whole distribution, whether the top token agrees, and the prompt's
+        // perplexity under each.
         ensureModel();
         const int n = intArg(args, "tokens", 16);
         const logitscope::SamplingParams p = greedyFor(n + 1);
-        logitscope::SessionOptions options;
-        options.promptLogprobs = false;
+        const logitscope::SessionOptions options;
         const auto logSoftmax = [](const std::vector<float>& logits) {
             std::vector<float> lp(logits.size());
             logitscope::ops::logSoftmax(lp.data(), logits.data(), int(logits.size()));
@@ -376,7 +376,7 @@ void LessonPlayer::act(const LessonStep& step)
         };
         logitscope::Session a(m_model, logitscope::createBackend(m_model, "cpu"), options);
         const auto prompt = a.tokenize(renderPrompt(m_prompt).text);
-        a.prefill(prompt, p);
+        const double originalPerplexity = logitscope::promptPerplexity(a.prefill(prompt, p).promptScores);
         std::vector<std::vector<float>> original;
         std::vector<int32_t> path;
         for (int i = 0; i < n; ++i) {
@@ -387,6 +387,7 @@ void LessonPlayer::act(const LessonStep& step)
         r.tokens = n;
         r.weights = m_model->dtypeSummary();
         r.weightBytes = m_model->weightBytes();
+        r.promptPerplexity = originalPerplexity;
         for (const auto& t : args["types"]) {
             WeightPrecisionRow row;
             row.type = t.get<std::string>();
@@ -394,7 +395,7 @@ void LessonPlayer::act(const LessonStep& step)
             row.weights = q->dtypeSummary();
             row.weightBytes = q->weightBytes();
             logitscope::Session b(q, logitscope::createBackend(q, "cpu"), options);
-            b.prefill(prompt, p);
+            row.promptPerplexity = logitscope::promptPerplexity(b.prefill(prompt, p).promptScores);
             for (int i = 0; i < n; ++i) {
                 const auto lq = logSoftmax(b.currentLogits(0));
                 const auto& lp = original[size_t(i)];

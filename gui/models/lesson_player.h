@@ -84,11 +84,13 @@ struct WeightPrecisionRow {
     size_t weightBytes = 0;
     double meanKl = 0, maxKl = 0;      // KL(original ‖ requantized) of the whole next-token distribution, per step
     int sameChoices = 0;               // steps whose most likely token was the same
+    double promptPerplexity = 0;       // of the lesson's prompt, from this copy's prefill
 };
 struct WeightPrecisionResult {
     int tokens = 0;                    // positions compared (the prompt's last and the original's greedy tokens)
     std::string weights;               // the model as loaded: "F16"
     size_t weightBytes = 0;
+    double promptPerplexity = 0;       // the model as loaded
     std::vector<WeightPrecisionRow> rows; // in the lesson's order
 };
 

@@ -171,13 +171,14 @@ std::string LessonPlayer::report(const LessonStep& step) const
     case LessonAction::WeightPrecision:
         if (m_weightPrecision) {
             const auto& w = *m_weightPrecision;
-            h << "<table border='1' cellspacing='0' cellpadding='3'><tr><th>weights</th><th>MB</th><th>mean KL</th><th>largest KL</th><th>same top token</th></tr>"
+            h << "<table border='1' cellspacing='0' cellpadding='3'><tr><th>weights</th><th>MB</th><th>mean KL</th><th>largest KL</th><th>same top token</th>"
+                 "<th>prompt perplexity</th></tr>"
               << "<tr><td>" << lessonHtmlEscape(w.weights) << " (as loaded)</td><td>" << fmt(double(w.weightBytes) / 1e6, 1)
-              << "</td><td>—</td><td>—</td><td>—</td></tr>";
+              << "</td><td>—</td><td>—</td><td>—</td><td>" << fmt(w.promptPerplexity, 2) << "</td></tr>";
             for (const auto& r : w.rows)
                 h << "<tr><td>" << lessonHtmlEscape(r.weights) << "</td><td>" << fmt(double(r.weightBytes) / 1e6, 1)
                   << "</td><td>" << fmt(r.meanKl, 5) << "</td><td>" << fmt(r.maxKl, 5) << "</td><td>" << r.sameChoices
-                  << " / " << w.tokens << "</td></tr>";
+                  << " / " << w.tokens << "</td><td>" << fmt(r.promptPerplexity, 2) << "</td></tr>";
             h << "</table>";
         }
         break;

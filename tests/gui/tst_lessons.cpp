@@ -11,6 +11,10 @@
 #include "panels/lessons_panel.h"
 #include "panels/prompt_panel.h"
 
+#include "common/quantize.h"
+#include "decoding/session.h"
+#include "model/backend.h"
+#include "model/model.h"
 #include "tokenizer/byte_bpe_tokenizer.h"
 
 #include <QApplication>
@@ -23,6 +27,7 @@
 
 #include <fstream>
 
+using namespace logitscope;
 using namespace logitscope::gui;
 
 namespace {
@@ -353,6 +358,35 @@ private slots:
         LessonCheck raw{"entropy_order",
                         {{"kind", "entropy_order"}, {"lanes", {0, 2}}, {"direction", "increasing"}, {"stage", "raw"}}, ""};
         QCOMPARE(player.evaluate(raw).status, CheckResult::Status::Fail);   // same model output in every lane
+    }
+
+    void weightPrecisionTableGivesThePromptsPerplexity()
+    {
+        // Lesson 12's table: each copy's prompt perplexity is what a Session of that copy computes.
+        const QString model = findDefaultModel();
+        if (model.isEmpty())
+            QSKIP("no bundled model");
+        LessonPlayer player(loadLessonFile(QDir(lessonsDir()).filePath(QStringLiteral("12-quantization.json")).toStdString()),
+                            model.toStdString());
+        player.playNext();   // prefill
+        player.playNext();   // weight-precision
+        QVERIFY(player.weightPrecision().has_value());
+        const WeightPrecisionResult& r = *player.weightPrecision();
+        const auto base = Model::load(model.toStdString());
+        const auto perplexityOf = [&](std::shared_ptr<const Model> m) {
+            Session s(m, createBackend(m, "cpu", 1));
+            SamplingParams p;
+            p.maxNewTokens = 1;
+            return promptPerplexity(s.prefill(s.tokenize(player.promptText()), p).promptScores);
+        };
+        QVERIFY(std::fabs(r.promptPerplexity / perplexityOf(base) - 1) < 1e-4);
+        QCOMPARE(r.rows.size(), size_t(3));
+        for (const WeightPrecisionRow& row : r.rows) {
+            const double want = perplexityOf(Model::requantized(base, weightTypesNamed(row.type)));
+            QVERIFY2(std::fabs(row.promptPerplexity / want - 1) < 1e-4,
+                     qPrintable(QString("%1: %2 vs %3").arg(QString::fromStdString(row.type)).arg(row.promptPerplexity).arg(want)));
+        }
+        QVERIFY(r.rows.back().promptPerplexity != r.promptPerplexity); // Q4_0 does change the numbers
     }
 
     void malformedLessonsNameTheField_data()

@@ -4,6 +4,7 @@
 #include "commands.h"
 
 #include "common/error.h"
+#include "common/read_file.h"
 #include "decoding/perplexity.h"
 #include "decoding/session.h"
 #include "model/backend.h"
@@ -15,27 +16,9 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 namespace logitscope::cli {
-
-namespace {
-
-std::string readText(const std::string& path)
-{
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw Error(path + ": cannot open the text file");
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (in.bad())
-        throw Error(path + ": could not read the text file");
-    return text.str();
-}
-
-} // namespace
 
 int cmdPerplexity(const Args& args)
 {
@@ -43,7 +26,7 @@ int cmdPerplexity(const Args& args)
     const bool json = args.flag("json");
     if (args.has("file") == args.has("text"))
         throw Error("perplexity: pass exactly one of --file PATH and --text S");
-    const std::string text = args.has("file") ? readText(args.str("file")) : args.str("text");
+    const std::string text = args.has("file") ? readFile(args.str("file")) : args.str("text");
     auto model = loadModel(args);
     auto backend = openBackend(args, model);
     const int context = model->config().contextLength;

@@ -3,13 +3,12 @@
 #include "tokenizer/hf_tokenizer_json.h"
 
 #include "common/error.h"
+#include "common/read_file.h"
 #include "tokenizer/utf8.h"
 
 #include <nlohmann/json.hpp>
 
-#include <fstream>
 #include <optional>
-#include <sstream>
 
 namespace logitscope {
 
@@ -205,12 +204,7 @@ bool decoderStripsSpace(const json& j, int depth = 0)
 
 json readJsonFile(const std::string& path)
 {
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw Error(path + ": cannot open file");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    const std::string text = ss.str();
+    const std::string text = readFile(path);
     try {
         return json::parse(text);
     } catch (const json::parse_error& e) {

@@ -4,6 +4,7 @@
 // tokenizer_config.json (add_bos_token / add_eos_token / chat_template), generation_config.json and
 // config.json (eos_token_id may be a list: every id ends generation).
 #include "common/error.h"
+#include "common/read_file.h"
 #include "formats/gguf_reader.h"
 #include "tokenizer/hf_tokenizer_json.h"
 #include "tokenizer/sentencepiece_tokenizer.h"
@@ -13,7 +14,6 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <sstream>
 
 namespace logitscope {
 
@@ -21,16 +21,6 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string readBinary(const std::string& path)
-{
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw Error(path + ": cannot open file");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
 
 using Resolve = std::function<int32_t(const std::string&)>;
 
@@ -132,7 +122,7 @@ struct SpmSource {
 SpmSource readSpmFile(const std::string& path)
 {
     SpmSource src;
-    src.model = readBinary(path);
+    src.model = readFile(path);
     src.spec = parseSpmModel(src.model, path);
     const int32_t n = int32_t(src.spec.pieces.size());
     for (int32_t i = 0; i < n; ++i)

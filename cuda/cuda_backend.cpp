@@ -200,6 +200,9 @@ struct CudaBackend::Impl {
                         gpu::decodeHeadDimsText() + ")");
         if (!gpt2 && cfg.ropeDims != 0 && cfg.ropeDims != D)
             throw Error("CUDA backend: partial rotary embeddings are not supported");
+        if (cfg.qkNorm)
+            throw Error(std::string("CUDA backend: ") + architectureName(cfg.arch) +
+                        "'s per-head q/k norms are not implemented on the GPU yet; use the CPU");
         if (cfg.contextLength <= 0)
             throw Error("CUDA backend: the model has no context length");
         maxBlocks = ceilDiv(cfg.contextLength, kBlock);

@@ -21,7 +21,7 @@ struct DiscoveredModel {
     QString name;            // repo id ("HuggingFaceTB/SmolLM2-135M-Instruct") or file/folder name
     ModelSource source = ModelSource::Folder;
     QString format;          // "gguf" or "safetensors"
-    QString architecture;    // "llama", "qwen2", "gpt2", or the file's own name for one not supported
+    QString architecture;    // "llama", "qwen2", "qwen3", "gpt2", or the file's own name for one not supported
     QString quantisation;    // weight dtypes by bytes, most first: "Q4_K", "BF16", "F16+F32"
     qint64 parameters = 0;   // 0 when unknown
     qint64 weightBytes = 0;  // bytes of the weight files on disk

@@ -15,6 +15,7 @@ const char* architectureName(Architecture a)
     switch (a) {
     case Architecture::Llama: return "llama";
     case Architecture::Qwen2: return "qwen2";
+    case Architecture::Qwen3: return "qwen3";
     case Architecture::Gpt2: return "gpt2";
     }
     return "?";
@@ -125,11 +126,14 @@ ModelConfig configFromHfJson(const nlohmann::json& j, const std::string& path)
     } else if (type == "qwen2") {
         c.arch = Architecture::Qwen2;
         c.qkvBias = true;
+    } else if (type == "qwen3") {
+        c.arch = Architecture::Qwen3;
+        c.qkNorm = true;
     } else if (type == "gpt2") {
         c.arch = Architecture::Gpt2;
         c.qkvBias = true;
     } else {
-        throw Error(path + ": model_type '" + type + "' is not supported (supported: llama, mistral, qwen2, gpt2)");
+        throw Error(path + ": model_type '" + type + "' is not supported (supported: llama, mistral, qwen2, qwen3, gpt2)");
     }
     c.ropeLayout = RopeLayout::RotateHalf;
     c.vocabSize = int(intField(j, "vocab_size", path));
@@ -166,7 +170,7 @@ ModelConfig configFromHfJson(const nlohmann::json& j, const std::string& path)
         const std::string act = field<std::string>(j, "hidden_act", path, "silu");
         if (act != "silu")
             throw Error(path + ": hidden_act '" + act + "' is not supported (silu)");
-        if (c.arch == Architecture::Llama && field<bool>(j, "attention_bias", path, false))
+        if (c.arch != Architecture::Qwen2 && field<bool>(j, "attention_bias", path, false))
             c.qkvBias = true;
         if (field<bool>(j, "mlp_bias", path, false))
             throw Error(path + ": mlp_bias is not supported");
@@ -186,12 +190,17 @@ ModelConfig configFromGguf(const GgufFile& g)
         c.arch = Architecture::Qwen2;
         c.qkvBias = true;
         c.ropeLayout = RopeLayout::RotateHalf;  // qwen2 is converted without permutation (NEOX rope)
+    } else if (arch == "qwen3") {
+        c.arch = Architecture::Qwen3;
+        c.qkNorm = true;
+        c.qkvBias = g.tensor("blk.0.attn_q.bias") != nullptr; // none in the released models
+        c.ropeLayout = RopeLayout::RotateHalf;  // like qwen2 (NEOX rope)
     } else if (arch == "gpt2") {
         c.arch = Architecture::Gpt2;
         c.qkvBias = true;
     } else {
         throw Error(g.path() + ": metadata general.architecture: '" + arch +
-                    "' is not supported (supported: llama, mistral, qwen2, gpt2)");
+                    "' is not supported (supported: llama, mistral, qwen2, qwen3, gpt2)");
     }
     const std::string p = arch + ".";
     c.hidden = int(g.getInt(p + "embedding_length"));

@@ -8,7 +8,7 @@
 
 namespace logitscope {
 
-enum class Architecture { Llama, Qwen2, Gpt2 };
+enum class Architecture { Llama, Qwen2, Qwen3, Gpt2 };
 const char* architectureName(Architecture a);
 
 // How the two halves of each rotated pair are laid out inside a head.
@@ -48,6 +48,7 @@ struct ModelConfig {
     RopeLayout ropeLayout = RopeLayout::RotateHalf;
     bool tiedEmbeddings = false; // LM head shares the token-embedding matrix
     bool qkvBias = false;        // qwen2, gpt2
+    bool qkNorm = false;         // qwen3: each head's q and k RMS-normalised (own weights, (D)) before RoPE
 
     int qDim() const { return heads * headDim; }
     int kvDim() const { return kvHeads * headDim; }

@@ -67,6 +67,8 @@ CpuBackend::CpuBackend(std::shared_ptr<const Model> model, int threads)
         v.bq = toFloats(lw.bq);
         v.bk = toFloats(lw.bk);
         v.bv = toFloats(lw.bv);
+        v.qNorm = toFloats(lw.qNorm);
+        v.kNorm = toFloats(lw.kNorm);
         v.bo = toFloats(lw.bo);
         v.ffnNorm = toFloats(lw.ffnNorm);
         v.ffnNormBias = toFloats(lw.ffnNormBias);
@@ -382,6 +384,18 @@ void CpuBackend::forward(std::span<const SequenceInput> batch, std::span<Sequenc
                                       {m_k.data(), &lw.wk, bias(lv.bk)},
                                       {m_v.data(), &lw.wv, bias(lv.bv)}};
         ops::matmulMany(qkv, m_xb.data(), N, m_pool.get());
+        // q, k = rmsnorm(q), rmsnorm(k) of each head over D (qwen3)
+        if (c.qkNorm)
+            forRows([&](int r) {
+                for (int h = 0; h < H; ++h) {
+                    float* q = &m_q[size_t(r) * c.qDim() + size_t(h) * D];
+                    ops::rmsnorm(q, q, lv.qNorm.data(), D, c.normEps);
+                }
+                for (int h = 0; h < Hkv; ++h) {
+                    float* k = &m_k[size_t(r) * c.kvDim() + size_t(h) * D];
+                    ops::rmsnorm(k, k, lv.kNorm.data(), D, c.normEps);
+                }
+            });
         // q, k rotated by position (RoPE; gpt2 has learned positions instead)
         if (!gpt2)
             forRows([&](int r) {

@@ -1,4 +1,4 @@
-// CpuBackend: the reference forward pass (llama, qwen2, gpt2) in fp32 over weights of any stored dtype.
+// CpuBackend: the reference forward pass (llama, qwen2, qwen3, gpt2) in fp32 over weights of any stored dtype.
 // It reproduces Hugging Face transformers' eager forward; it is not an autograd engine nor a server:
 // one forward() at a time, K/V kept as fp32 (or fp16, setKvType) in 16-token blocks owned here, block
 // tables owned by KvCache.
@@ -58,6 +58,7 @@ private:
     struct LayerVectors {
         std::vector<float> attnNorm, attnNormBias; // (C)
         std::vector<float> bq, bk, bv;             // (H*D), (Hkv*D), (Hkv*D)
+        std::vector<float> qNorm, kNorm;           // (D), (D) qwen3
         std::vector<float> bo;                     // (C)
         std::vector<float> ffnNorm, ffnNormBias;   // (C)
         std::vector<float> bUp, bDown;             // (F), (C)

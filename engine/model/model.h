@@ -23,6 +23,7 @@ struct LayerWeights {
     TensorView attnNorm, attnNormBias;  // (C)
     TensorView wq, wk, wv;              // (H*D, C), (Hkv*D, C), (Hkv*D, C)
     TensorView bq, bk, bv;              // (H*D), (Hkv*D), (Hkv*D)   qwen2, gpt2
+    TensorView qNorm, kNorm;            // (D), (D)                  qwen3: per-head RMSNorm of q and k
     TensorView wo, bo;                  // (C, H*D), (C)
     TensorView ffnNorm, ffnNormBias;    // (C)
     TensorView wGate, wUp, wDown;       // (F, C), (F, C), (C, F)    gate absent for gpt2

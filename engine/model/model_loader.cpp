@@ -154,6 +154,10 @@ void ModelLoader::bindGgufNames()
                 lw.bk = require(b + "attn_k.bias", {KV});
                 lw.bv = require(b + "attn_v.bias", {KV});
             }
+            if (c.qkNorm) {
+                lw.qNorm = require(b + "attn_q_norm.weight", {c.headDim});
+                lw.kNorm = require(b + "attn_k_norm.weight", {c.headDim});
+            }
         }
     }
 }
@@ -217,6 +221,10 @@ void ModelLoader::bindHfNames()
             lw.bq = require(b + "self_attn.q_proj.bias", {Q});
             lw.bk = require(b + "self_attn.k_proj.bias", {KV});
             lw.bv = require(b + "self_attn.v_proj.bias", {KV});
+        }
+        if (c.qkNorm) {
+            lw.qNorm = require(b + "self_attn.q_norm.weight", {c.headDim});
+            lw.kNorm = require(b + "self_attn.k_norm.weight", {c.headDim});
         }
         lw.wGate = require(b + "mlp.gate_proj.weight", {F, C});
         lw.wUp = require(b + "mlp.up_proj.weight", {F, C});
@@ -349,8 +357,8 @@ void forEachTensor(const Weights& w, F f)
     if (w.output.data != w.tokenEmbedding.data)
         f(w.output);
     for (const LayerWeights& l : w.layers)
-        for (const TensorView* t : {&l.attnNorm, &l.attnNormBias, &l.wq, &l.wk, &l.wv, &l.bq, &l.bk, &l.bv, &l.wo, &l.bo,
-                                    &l.ffnNorm, &l.ffnNormBias, &l.wGate, &l.wUp, &l.wDown, &l.bUp, &l.bDown})
+        for (const TensorView* t : {&l.attnNorm, &l.attnNormBias, &l.wq, &l.wk, &l.wv, &l.bq, &l.bk, &l.bv, &l.qNorm,
+                                    &l.kNorm, &l.wo, &l.bo, &l.ffnNorm, &l.ffnNormBias, &l.wGate, &l.wUp, &l.wDown, &l.bUp, &l.bDown})
             f(*t);
 }
 } // namespace

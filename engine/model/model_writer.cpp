@@ -23,20 +23,26 @@ namespace logitscope {
 ModelConfig namedShape(Architecture arch, const std::string& shape)
 {
     ModelConfig c;
-    if (shape == "tiny")
+    if (shape == "tiny") {
         c = syntheticConfig(arch, 512, 64, 2, 4, 2, 128, 256, false);
+        if (arch == Architecture::Qwen3)
+            c.headDim = c.ropeDims = 32; // heads wider than hidden / heads, as in the released Qwen3 models
+    }
     else if (shape == "smollm2-135m")
         c = syntheticConfig(arch, 49152, 576, 30, 9, 3, 1536, 2048, true);
     else if (shape == "tinyllama-1.1b")
         c = syntheticConfig(arch, 32000, 2048, 22, 32, 4, 5632, 2048, false);
-    else
-        throw Error("--shape: unknown shape '" + shape + "' (tiny, smollm2-135m, tinyllama-1.1b)");
+    else if (shape == "qwen3-0.6b") {
+        c = syntheticConfig(arch, 151936, 1024, 28, 16, 8, 3072, 40960, true);
+        c.headDim = c.ropeDims = 128; // wider heads than hidden / heads
+    } else
+        throw Error("--shape: unknown shape '" + shape + "' (tiny, smollm2-135m, tinyllama-1.1b, qwen3-0.6b)");
     if (arch == Architecture::Gpt2) {
         c.kvHeads = c.heads; // GPT-2 has no grouped-query attention
         c.tiedEmbeddings = true;
         c.ffn = 4 * c.hidden;
     }
-    if (arch == Architecture::Qwen2)
+    if (arch == Architecture::Qwen2 || arch == Architecture::Qwen3)
         c.tiedEmbeddings = true;
     return c;
 }
@@ -138,6 +144,10 @@ void writeGguf(const Model& m, const std::string& out, const std::string& vocabP
         w.setF32(arch + ".attention.layer_norm_rms_epsilon", c.normEps);
         w.setF32(arch + ".rope.freq_base", c.ropeTheta);
         w.setU32(arch + ".rope.dimension_count", uint32_t(c.headDim));
+        if (c.qkNorm || c.headDim * c.heads != c.hidden) {
+            w.setU32(arch + ".attention.key_length", uint32_t(c.headDim));
+            w.setU32(arch + ".attention.value_length", uint32_t(c.headDim));
+        }
     }
     copyTokenizerMetadata(vocab, w);
     auto add = [&](const std::string& name, const TensorView& t, std::vector<uint8_t> data = {}) {
@@ -179,6 +189,8 @@ void writeGguf(const Model& m, const std::string& out, const std::string& vocabP
             add(b + "attn_q.bias", lw.bq, interleave && lw.bq.data ? interleaveVector(lw.bq, c.heads) : std::vector<uint8_t>{});
             add(b + "attn_k.bias", lw.bk, interleave && lw.bk.data ? interleaveVector(lw.bk, c.kvHeads) : std::vector<uint8_t>{});
             add(b + "attn_v.bias", lw.bv);
+            add(b + "attn_q_norm.weight", lw.qNorm);
+            add(b + "attn_k_norm.weight", lw.kNorm);
         }
     }
     w.write(out);
@@ -283,8 +295,10 @@ void writeHf(const Model& m, const std::string& out, const std::string& vocabPat
             add(b + "mlp.c_proj.bias", lw.bDown);
         }
     } else {
-        const bool qwen = c.arch == Architecture::Qwen2;
-        cfg = {{"architectures", {qwen ? "Qwen2ForCausalLM" : "LlamaForCausalLM"}}, {"model_type", qwen ? "qwen2" : "llama"},
+        const char* cls = c.arch == Architecture::Qwen2   ? "Qwen2ForCausalLM"
+                          : c.arch == Architecture::Qwen3 ? "Qwen3ForCausalLM"
+                                                          : "LlamaForCausalLM";
+        cfg = {{"architectures", {cls}}, {"model_type", architectureName(c.arch)},
                {"vocab_size", c.vocabSize}, {"hidden_size", c.hidden}, {"num_hidden_layers", c.layers},
                {"num_attention_heads", c.heads}, {"num_key_value_heads", c.kvHeads}, {"head_dim", c.headDim},
                {"intermediate_size", c.ffn}, {"max_position_embeddings", c.contextLength}, {"rms_norm_eps", c.normEps},
@@ -306,6 +320,8 @@ void writeHf(const Model& m, const std::string& out, const std::string& vocabPat
             add(b + "self_attn.q_proj.bias", lw.bq);
             add(b + "self_attn.k_proj.bias", lw.bk);
             add(b + "self_attn.v_proj.bias", lw.bv);
+            add(b + "self_attn.q_norm.weight", lw.qNorm);
+            add(b + "self_attn.k_norm.weight", lw.kNorm);
             add(b + "mlp.gate_proj.weight", lw.wGate);
             add(b + "mlp.up_proj.weight", lw.wUp);
             add(b + "mlp.down_proj.weight", lw.wDown);

@@ -84,7 +84,8 @@ ModelConfig syntheticConfig(Architecture arch, int vocab, int hidden, int layers
     c.ropeDims = c.headDim;
     c.ropeLayout = RopeLayout::RotateHalf;
     c.tiedEmbeddings = tied || arch == Architecture::Gpt2;
-    c.qkvBias = arch != Architecture::Llama;
+    c.qkvBias = arch == Architecture::Qwen2 || arch == Architecture::Gpt2;
+    c.qkNorm = arch == Architecture::Qwen3;
     return c;
 }
 
@@ -126,6 +127,10 @@ std::shared_ptr<const Model> SyntheticModelBuilder::build(const ModelConfig& con
             lw.bq = mk.make(p + "attn_q.bias", {c.qDim()}, f32, 0.1f);
             lw.bk = mk.make(p + "attn_k.bias", {c.kvDim()}, f32, 0.1f);
             lw.bv = mk.make(p + "attn_v.bias", {c.kvDim()}, f32, 0.1f);
+        }
+        if (c.qkNorm) {
+            lw.qNorm = mk.make(p + "attn_q_norm", {c.headDim}, f32, 0.2f, 1.0f);
+            lw.kNorm = mk.make(p + "attn_k_norm", {c.headDim}, f32, 0.2f, 1.0f);
         }
         if (gpt2) {
             lw.attnNormBias = mk.make(p + "attn_norm.bias", {c.hidden}, f32, 0.1f);

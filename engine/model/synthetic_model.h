@@ -19,7 +19,8 @@ class SyntheticModelBuilder {
 public:
     // Matrices (projections, embeddings, head) are stored as `types` says (any type but I32); norm
     // weights and biases as F32. Values are uniform with variance 1/fan_in, so activations stay O(1).
-    // The config's arch decides which tensors exist (gpt2: biases, LayerNorm, positions; qwen2: q/k/v biases).
+    // The config's arch decides which tensors exist (gpt2: biases, LayerNorm, positions; qwen2: q/k/v biases;
+    // qwen3: q/k norms).
     static std::shared_ptr<const Model> build(const ModelConfig& config, WeightTypes types = {}, uint64_t seed = 1);
 };
 

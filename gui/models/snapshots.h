@@ -21,7 +21,7 @@ struct ModelInfo {
     QString path;
     QString name;
     QString format;          // "gguf" or "safetensors"
-    QString architecture;    // "llama", "qwen2", "gpt2"
+    QString architecture;    // "llama", "qwen2", "qwen3", "gpt2"
     QString dtype;           // e.g. "F16", "Q4_K+Q6_K"
     QString requantized;     // "" when the weights run as stored, else what they were requantized to ("q4_k_m")
     QStringList weightTypes; // "Q4_K: 432.6 MB, 4.50 bits per value", most bytes first (Model::weightTypes)

@@ -4,6 +4,7 @@
 #include "common/error.h"
 #include "decoding/session.h"
 #include "model/backend.h"
+#include "model/config_loader.h"
 #include "model/model.h"
 #include "formats/gguf_reader.h"
 #include "formats/mapped_file.h"
@@ -221,6 +222,7 @@ private slots:
         QTest::addColumn<int>("arch");
         QTest::newRow("llama") << int(Architecture::Llama);
         QTest::newRow("qwen2") << int(Architecture::Qwen2);
+        QTest::newRow("qwen3") << int(Architecture::Qwen3);
         QTest::newRow("gpt2") << int(Architecture::Gpt2);
     }
 
@@ -246,7 +248,8 @@ private slots:
             for (auto t : {&LayerWeights::wq, &LayerWeights::wk, &LayerWeights::wv, &LayerWeights::wo,
                            &LayerWeights::wGate, &LayerWeights::wUp, &LayerWeights::wDown})
                 QVERIFY((a.layers[l].*t).data ? same(a.layers[l].*t, b.layers[l].*t) : !(b.layers[l].*t).data);
-            for (auto t : {&LayerWeights::attnNorm, &LayerWeights::bq, &LayerWeights::bDown})
+            for (auto t : {&LayerWeights::attnNorm, &LayerWeights::bq, &LayerWeights::qNorm, &LayerWeights::kNorm,
+                           &LayerWeights::bDown})
                 QCOMPARE((a.layers[l].*t).data, (src.layers[l].*t).data); // norms and biases: the source's
         }
         // It runs: the last logits equal the directly quantized model's.
@@ -338,6 +341,7 @@ private slots:
         QTest::addColumn<QString>("vocab");
         QTest::newRow("llama") << "llama" << "tokenizer-vectors/ggml-vocab-llama-spm.gguf";
         QTest::newRow("qwen2") << "qwen2" << "tokenizer-vectors/ggml-vocab-gpt-2.gguf";
+        QTest::newRow("qwen3") << "qwen3" << "tokenizer-vectors/ggml-vocab-gpt-2.gguf";
         QTest::newRow("gpt2") << "gpt2" << "tokenizer-vectors/ggml-vocab-gpt-2.gguf";
     }
 
@@ -348,7 +352,10 @@ private slots:
         REQUIRE_SHARED(vocab.toStdString());
         QTemporaryDir dir;
         MakeModelOptions o;
-        o.arch = arch == "llama" ? Architecture::Llama : arch == "qwen2" ? Architecture::Qwen2 : Architecture::Gpt2;
+        o.arch = arch == "llama"   ? Architecture::Llama
+                 : arch == "qwen2" ? Architecture::Qwen2
+                 : arch == "qwen3" ? Architecture::Qwen3
+                                   : Architecture::Gpt2;
         o.shape = "tiny";
         o.vocab = test::sharedPath(vocab.toStdString());
         o.weights = DType::F32;
@@ -368,6 +375,13 @@ private slots:
         // llama GGUF stores Q/K interleaved; the loader must undo it through the rope layout.
         if (arch == "llama")
             QVERIFY(g->config().ropeLayout == RopeLayout::Interleaved);
+        // qwen3: per-head q/k norms, and heads wider than hidden / heads (key_length, head_dim)
+        for (const auto& m : {g, h}) {
+            QCOMPARE(m->config().qkNorm, arch == "qwen3");
+            QCOMPARE(m->config().headDim, arch == "qwen3" ? 32 : 16);
+            QCOMPARE(m->weights().layers[1].kNorm.data != nullptr, arch == "qwen3");
+            QCOMPARE(m->config().qkvBias, arch == "qwen2" || arch == "gpt2");
+        }
 
         const std::vector<int32_t> prompt = {1, 17, 42, 99, 5, 64, 300, 12};
         const Greedy a = greedy(dir.filePath("m.gguf").toStdString(), prompt, 12);
@@ -378,6 +392,50 @@ private slots:
         for (size_t i = 0; i < a.firstLogits.size(); ++i)
             maxDiff = std::max(maxDiff, double(std::fabs(a.firstLogits[i] - b.firstLogits[i])));
         QVERIFY2(maxDiff < 1e-3, qPrintable(QString("max logit difference %1").arg(maxDiff)));
+    }
+
+    // Qwen3-0.6B's config.json as released: wide heads (head_dim 128 over a 1024 hidden size), q/k norms,
+    // no attention biases, tied embeddings.
+    void releasedQwen3Config()
+    {
+        const nlohmann::json j = nlohmann::json::parse(R"({
+          "architectures": ["Qwen3ForCausalLM"], "attention_bias": false, "attention_dropout": 0.0,
+          "bos_token_id": 151643, "eos_token_id": 151645, "head_dim": 128, "hidden_act": "silu",
+          "hidden_size": 1024, "initializer_range": 0.02, "intermediate_size": 3072,
+          "max_position_embeddings": 40960, "max_window_layers": 28, "model_type": "qwen3",
+          "num_attention_heads": 16, "num_hidden_layers": 28, "num_key_value_heads": 8, "rms_norm_eps": 1e-06,
+          "rope_scaling": null, "rope_theta": 1000000, "sliding_window": null, "tie_word_embeddings": true,
+          "torch_dtype": "bfloat16", "transformers_version": "4.51.0", "use_cache": true,
+          "use_sliding_window": false, "vocab_size": 151936})");
+        const ModelConfig c = configFromHfJson(j, "config.json");
+        QCOMPARE(architectureName(c.arch), "qwen3");
+        QVERIFY(c.qkNorm);
+        QVERIFY(!c.qkvBias);
+        QVERIFY(c.tiedEmbeddings);
+        QCOMPARE(c.headDim, 128);
+        QCOMPARE(c.qDim(), 2048);
+        QCOMPARE(c.kvDim(), 1024);
+        QCOMPARE(c.contextLength, 40960);
+        QCOMPARE(c.ropeTheta, 1e6f);
+    }
+
+    // A qwen3 file without its q/k norm weights is refused, naming the first missing tensor.
+    void qwen3WithoutItsNorms()
+    {
+        REQUIRE_SHARED("tokenizer-vectors/ggml-vocab-gpt-2.gguf");
+        ModelConfig c = syntheticConfig(Architecture::Qwen2, 50257, 64, 2, 4, 2, 128, 256, true); // GPT-2's vocabulary
+        c.arch = Architecture::Qwen3; // written as qwen3, but with qwen2's tensors
+        c.qkvBias = false;
+        QTemporaryDir dir;
+        const std::string path = dir.filePath("no-norms.gguf").toStdString();
+        writeModel(*SyntheticModelBuilder::build(c, DType::F16, 5), ModelFormat::Gguf, path,
+                   test::sharedPath("tokenizer-vectors/ggml-vocab-gpt-2.gguf"));
+        try {
+            Model::load(path);
+            QFAIL("loaded a qwen3 file without q/k norms");
+        } catch (const Error& e) {
+            QVERIFY2(QString(e.what()).contains(QStringLiteral("blk.0.attn_q_norm.weight")), e.what());
+        }
     }
 
     void shardedFolder()

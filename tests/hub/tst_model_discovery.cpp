@@ -172,7 +172,7 @@ private slots:
         const DiscoveredModel* phi = byName(models, "phi.gguf");
         QVERIFY(phi);
         QCOMPARE(phi->architecture, QString("phi3"));
-        QCOMPARE(phi->problem, phi->path + ": metadata general.architecture: 'phi3' is not supported (supported: llama, mistral, qwen2, gpt2)");
+        QCOMPARE(phi->problem, phi->path + ": metadata general.architecture: 'phi3' is not supported (supported: llama, mistral, qwen2, qwen3, gpt2)");
 
         const DiscoveredModel* split = byName(models, "big-00001-of-00002.gguf");
         QVERIFY(split);

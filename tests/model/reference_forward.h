@@ -95,6 +95,17 @@ inline ReferenceResult referenceForward(const Model& model, const std::vector<in
         const Vec an = referenceTensor(lw.attnNorm), anb = referenceTensor(lw.attnNormBias);
         const Vec wq = referenceTensor(lw.wq), wk = referenceTensor(lw.wk), wv = referenceTensor(lw.wv);
         const Vec bq = referenceTensor(lw.bq), bk = referenceTensor(lw.bk), bv = referenceTensor(lw.bv);
+        const Vec qn = referenceTensor(lw.qNorm), kn = referenceTensor(lw.kNorm);
+        // qwen3: each head of q and k RMS-normalised over D with its own weights
+        auto headNorm = [&](Vec& x, int heads, const Vec& g) {
+            for (int h = 0; h < heads; ++h) {
+                double ss = 0;
+                for (int i = 0; i < D; ++i)
+                    ss += x[size_t(h * D + i)] * x[size_t(h * D + i)];
+                for (int i = 0; i < D; ++i)
+                    x[size_t(h * D + i)] = x[size_t(h * D + i)] / std::sqrt(ss / D + c.normEps) * g[size_t(i)];
+            }
+        };
         const Vec wo = referenceTensor(lw.wo), bo = referenceTensor(lw.bo);
         const Vec fn = referenceTensor(lw.ffnNorm), fnb = referenceTensor(lw.ffnNormBias);
         const Vec wg = referenceTensor(lw.wGate), wu = referenceTensor(lw.wUp), wd = referenceTensor(lw.wDown);
@@ -105,6 +116,10 @@ inline ReferenceResult referenceForward(const Model& model, const std::vector<in
             q[size_t(t)] = linear(wq, bq, xb, H * D, C);
             k[size_t(t)] = linear(wk, bk, xb, Hkv * D, C);
             v[size_t(t)] = linear(wv, bv, xb, Hkv * D, C);
+            if (c.qkNorm) {
+                headNorm(q[size_t(t)], H, qn);
+                headNorm(k[size_t(t)], Hkv, kn);
+            }
             if (!gpt2) {
                 rope(q[size_t(t)], H, t);
                 rope(k[size_t(t)], Hkv, t);

@@ -28,6 +28,8 @@ ModelConfig tinyConfig(Architecture arch, bool wide = false)
     if (arch == Architecture::Gpt2)
         return syntheticConfig(arch, 97, 32, 2, 4, 4, 128, 128);
     ModelConfig c = syntheticConfig(arch, 97, 32, 2, 4, 2, 96, 512, arch == Architecture::Qwen2);
+    if (arch == Architecture::Qwen3)
+        c.headDim = c.ropeDims = 16; // like Qwen3's 128-wide heads over a 1024 hidden size: H * D != C
     return c;
 }
 
@@ -108,7 +110,7 @@ void TstCpuBackend::prefillMatchesReference_data()
     QTest::addColumn<int>("T");
     QTest::addColumn<bool>("wide");
     QTest::addColumn<int>("kvType");
-    for (Architecture a : {Architecture::Llama, Architecture::Qwen2, Architecture::Gpt2}) {
+    for (Architecture a : {Architecture::Llama, Architecture::Qwen2, Architecture::Qwen3, Architecture::Gpt2}) {
         for (DType d : {DType::F32, DType::F16, DType::Q8_0})
             for (int T : {3, 37}) // direct block walk and the gathered sgemm path
                 QTest::addRow("%s %s T=%d", architectureName(a), dtypeName(d), T)
@@ -171,7 +173,7 @@ void TstCpuBackend::decodeMatchesPrefill_data()
     QTest::addColumn<int>("threads");
     QTest::addColumn<bool>("wide");
     QTest::addColumn<int>("kvType");
-    for (Architecture a : {Architecture::Llama, Architecture::Qwen2, Architecture::Gpt2}) {
+    for (Architecture a : {Architecture::Llama, Architecture::Qwen2, Architecture::Qwen3, Architecture::Gpt2}) {
         for (int threads : {1, 2, 3})
             for (bool wide : {false, true})
                 QTest::addRow("%s threads=%d%s", architectureName(a), threads, wide ? " wide" : "")

@@ -18,6 +18,7 @@
 #include "model/ops.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -407,6 +408,7 @@ struct CudaBackend::Impl {
             prefillCapture.ensure(size_t(H) * rowsMax * S * 4, "the prompt's attention capture");
 
         out.logits.clear();
+        out.scoringMs = 0;
         if (o.captureResidual)
             out.residual.assign(size_t(L) * cfg.hidden, 0.0f);
         else
@@ -470,8 +472,12 @@ struct CudaBackend::Impl {
                         keepLastRow(index, rows - 1);
                     CUDA_CHECK(cudaStreamSynchronize(stream));
                     const float* got = hostLogits.as<float>();
-                    if (in.allLogits)
+                    if (in.allLogits) { // the host's share of scoring; the extra head rows stay in the prefill
+                        const auto t0 = std::chrono::steady_clock::now();
                         in.allLogits(c0 + r0, rows, std::span<const float>(got, size_t(rows) * V));
+                        out.scoringMs +=
+                            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+                    }
                     if (lastRow)
                         out.logits.assign(got + size_t(rows - 1) * V, got + size_t(rows) * V);
                 }

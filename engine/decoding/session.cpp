@@ -183,7 +183,7 @@ PrefillRecord Session::prefill(const std::vector<int32_t>& promptIds, const Samp
         m_kv = KvCache(cfg.kvBytesPerToken(m_backend->kvElementBytes()));
         throw;
     }
-    const double ms = msSince(t0);
+    const double ms = msSince(t0) - out[0].scoringMs;
     m_prompt = promptIds;
     m_promptSeq = promptSeq;
 
@@ -193,6 +193,7 @@ PrefillRecord Session::prefill(const std::vector<int32_t>& promptIds, const Samp
     rec.layers = cfg.layers;
     rec.heads = cfg.heads;
     rec.ms = ms;
+    rec.scoringMs = out[0].scoringMs;
     rec.tokensPerSecond = ms > 0 ? T * 1000.0 / ms : 0;
     rec.attention = std::move(out[0].attention);
     rec.promptScores = std::move(scores);

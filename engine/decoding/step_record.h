@@ -26,7 +26,8 @@ struct PrefillRecord {
     std::vector<PromptTokenScore> promptScores;
     std::vector<float> attention;       // (L, H, T, T) when attention capture was on, else empty
     int layers = 0, heads = 0;
-    double ms = 0;                      // wall time of the prefill forward
+    double ms = 0;                      // wall time of the prefill forward (what a server's TTFT counts)
+    double scoringMs = 0;               // on top of it: scoring every prompt token (promptScores)
     double tokensPerSecond = 0;
 };
 

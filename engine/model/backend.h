@@ -37,6 +37,7 @@ struct SequenceOutput {
     // norm, row L-1 is what the head sees), when captured; empty otherwise and when the sequence had no tokens.
     // Projected through the final norm and the LM head by LogitLens (logit_lens.h).
     std::vector<float> residual;
+    double scoringMs = 0;         // time spent on the rows only `allLogits` wanted (not part of the forward proper)
 };
 
 struct ForwardOptions {

@@ -12,6 +12,7 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -440,39 +441,44 @@ void CpuBackend::forward(std::span<const SequenceInput> batch, std::span<Sequenc
     if (cancelled(options))
         throw Cancelled();
 
-    // logits = final norm of a row, times Woutᵀ. The sequences that take every position's logits get them
-    // kLogitChunk rows at a time (their last row is the last chunk's); the others' last rows go in one call.
+    // logits = final norm of a row, times Woutᵀ: first every sequence's last new row, in one call (the
+    // next-token logits, the same whether or not a sequence also takes every row's); then, for those that
+    // do, all their rows kLogitChunk at a time, timed apart (prompt scores are not part of the prefill a
+    // server would time).
     std::vector<int> lastRows; // rows of m_x
     std::vector<size_t> lastOf;
     for (size_t i = 0; i < batch.size(); ++i) {
-        const SeqRows& r = rows[i];
         out[i].logits.clear();
-        if (r.T == 0)
-            continue;
-        if (!batch[i].allLogits) {
-            lastRows.push_back(r.row0 + r.T - 1);
+        out[i].scoringMs = 0;
+        if (rows[i].T > 0) {
+            lastRows.push_back(rows[i].row0 + rows[i].T - 1);
             lastOf.push_back(i);
-            continue;
-        }
-        for (int t0 = 0; t0 < r.T; t0 += kLogitChunk) {
-            if (cancelled(options))
-                throw Cancelled();
-            const int n = std::min(kLogitChunk, r.T - t0);
-            head(&m_x[size_t(r.row0 + t0) * C], n);
-            batch[i].allLogits(t0, n, std::span<const float>(m_logits.data(), size_t(n) * V));
-            if (t0 + n == r.T)
-                out[i].logits.assign(m_logits.begin() + ptrdiff_t(n - 1) * V, m_logits.begin() + ptrdiff_t(n) * V);
         }
     }
-    if (lastRows.empty())
-        return;
     const int M = int(lastRows.size());
-    std::vector<float> last(size_t(M) * C); // (M, C)
-    for (int j = 0; j < M; ++j)
-        std::memcpy(&last[size_t(j) * C], &m_x[size_t(lastRows[size_t(j)]) * C], size_t(C) * sizeof(float));
-    head(last.data(), M);
-    for (int j = 0; j < M; ++j)
-        out[lastOf[size_t(j)]].logits.assign(m_logits.begin() + ptrdiff_t(j) * V, m_logits.begin() + ptrdiff_t(j + 1) * V);
+    if (M > 0) {
+        std::vector<float> last(size_t(M) * C); // (M, C)
+        for (int j = 0; j < M; ++j)
+            std::memcpy(&last[size_t(j) * C], &m_x[size_t(lastRows[size_t(j)]) * C], size_t(C) * sizeof(float));
+        head(last.data(), M);
+        for (int j = 0; j < M; ++j)
+            out[lastOf[size_t(j)]].logits.assign(m_logits.begin() + ptrdiff_t(j) * V,
+                                                 m_logits.begin() + ptrdiff_t(j + 1) * V);
+    }
+    for (size_t i = 0; i < batch.size(); ++i) {
+        const SeqRows& r = rows[i];
+        if (!batch[i].allLogits || r.T == 0)
+            continue;
+        const auto t0 = std::chrono::steady_clock::now();
+        for (int t = 0; t < r.T; t += kLogitChunk) {
+            if (cancelled(options))
+                throw Cancelled();
+            const int n = std::min(kLogitChunk, r.T - t);
+            head(&m_x[size_t(r.row0 + t) * C], n);
+            batch[i].allLogits(t, n, std::span<const float>(m_logits.data(), size_t(n) * V));
+        }
+        out[i].scoringMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    }
 }
 
 void CpuBackend::head(const float* x, int rows)

@@ -464,9 +464,14 @@ void InferenceController::onPrefillFinished(const logitscope::PrefillRecord& rec
         setActivity(Activity::Idle);
     }
     emit prefillFinished(record);
-    emit statusMessage(tr("Read %1 prompt tokens in %2 ms. Step to choose the next token.")
+    const QString scoring = record.promptScores.empty()
+                                ? QString()
+                                : tr(" (scoring every one of them took another %1 ms, kept out of TTFT)")
+                                      .arg(record.scoringMs, 0, 'f', 1);
+    emit statusMessage(tr("Read %1 prompt tokens in %2 ms%3. Step to choose the next token.")
                            .arg(record.ids.size())
-                           .arg(record.ms, 0, 'f', 1));
+                           .arg(record.ms, 0, 'f', 1)
+                           .arg(scoring));
 }
 
 void InferenceController::onStepAvailable(const logitscope::StepRecord& record)

@@ -92,8 +92,8 @@ private slots:
 
     void scoringLeavesTheNextTokenAlone()
     {
-        // With scoring the prompt's next-token logits are the last chunk's last row; without, the last row
-        // alone: the same tokens follow, with the same log-probabilities.
+        // The prompt's next-token logits are computed before (and apart from) every row's: the same bits with
+        // scoring and without, and the same tokens follow.
         auto model = bundledModel();
         SessionOptions scoring, plain;
         plain.promptLogprobs = false;
@@ -105,6 +105,10 @@ private slots:
         p.minNewTokens = 4;
         const PrefillRecord pa = a.prefill(ids, p), pb = b.prefill(ids, p);
         QVERIFY(pb.promptScores.empty());
+        // Scoring is timed apart from the prefill (a server's TTFT does not include it).
+        QVERIFY(pa.scoringMs > 0);
+        QCOMPARE(pb.scoringMs, 0.0);
+        QCOMPARE(a.currentLogits(0), b.currentLogits(0));
         for (int i = 0; i < 4; ++i) {
             const StepRecord ra = a.step(0), rb = b.step(0);
             QCOMPARE(ra.chosen, rb.chosen);

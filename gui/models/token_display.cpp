@@ -81,8 +81,8 @@ QString probabilityText(double p)
         return QStringLiteral("—");
     if (percent <= 0)
         return QStringLiteral("0 %");
-    if (percent < 1e-6)
-        return QStringLiteral("< 0.000001 %");
+    if (percent < 1e-4) // a token the model all but ruled out: "4.7e-08 %"
+        return QStringLiteral("%1 %").arg(percent, 0, 'g', 2);
     if (percent >= 1)
         return QStringLiteral("%1 %").arg(percent, 0, 'f', 1);
     const int decimals = 1 - int(std::floor(std::log10(percent)));

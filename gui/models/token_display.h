@@ -20,7 +20,7 @@ QString tokenLabel(const QByteArray& bytes, int maxChars = 16);
 QString tokenTooltip(int id, const QByteArray& bytes, const QString& piece);
 
 // A probability as a percentage a reader can compare: "31.2 %", "0.47 %", "0.0023 %" (two significant
-// digits below 1 %).
+// digits below 1 %), "4.7e-08 %" below 0.0001 %.
 QString probabilityText(double p);
 
 // Colour for a probability in [0, 1] (a perceptual scale from purple, unlikely, to yellow, likely)

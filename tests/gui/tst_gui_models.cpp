@@ -74,7 +74,7 @@ private slots:
         QCOMPARE(probabilityText(0.0047), QStringLiteral("0.47 %"));
         QCOMPARE(probabilityText(0.000023), QStringLiteral("0.0023 %"));
         QCOMPARE(probabilityText(0.0), QStringLiteral("0 %"));
-        QCOMPARE(probabilityText(1e-12), QStringLiteral("< 0.000001 %"));
+        QCOMPARE(probabilityText(4.7e-10), QStringLiteral("4.7e-08 %"));
         QCOMPARE(probabilityText(std::nan("")), QStringLiteral("—"));
     }
 

@@ -254,7 +254,8 @@ const std::vector<std::string>& lessonCheckKinds()
 const std::vector<std::string>& lessonPanels()
 {
     static const std::vector<std::string> panels = {"probabilities", "attention", "kv", "metrics", "beam",
-                                                    "tokens", "lanes", "generated", "sampling", "sweeps", "lesson"};
+                                                    "tokens", "token-probabilities", "lanes", "generated",
+                                                    "sampling", "sweeps", "lesson"};
     return panels;
 }
 

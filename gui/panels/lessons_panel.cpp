@@ -7,6 +7,7 @@
 #include "panels/sampling_panel.h"
 
 #include <QAction>
+#include <QCheckBox>
 #include <QDockWidget>
 #include <QFileDialog>
 #include <QHBoxLayout>
@@ -201,8 +202,14 @@ QDockWidget* installLessons(QMainWindow* window, InferenceController* controller
     if (auto* sampling = window->findChild<SamplingPanel*>())
         QObject::connect(runner, &LessonRunner::samplingRequested, sampling, &SamplingPanel::setParams);
     QObject::connect(runner, &LessonRunner::panelRequested, window, [window](const QString& name) {
-        // Lesson panel names are dock object names without "dock."; "tokens" is the prompt's token view.
-        const QString object = name == QLatin1String("tokens") ? QStringLiteral("dock.prompt") : QStringLiteral("dock.") + name;
+        // Lesson panel names are dock object names without "dock."; "tokens" is the prompt's token view,
+        // "token-probabilities" the same with its chips coloured by the prefill's scores.
+        const bool probabilities = name == QLatin1String("token-probabilities");
+        if (probabilities)
+            if (auto* prompt = window->findChild<PromptPanel*>())
+                prompt->probabilitiesBox()->setChecked(true);
+        const QString object = name == QLatin1String("tokens") || probabilities ? QStringLiteral("dock.prompt")
+                                                                                 : QStringLiteral("dock.") + name;
         if (auto* dock = window->findChild<QDockWidget*>(object)) {
             dock->show();
             dock->raise();

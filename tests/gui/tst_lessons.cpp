@@ -7,6 +7,7 @@
 #include "models/lesson.h"
 #include "models/lesson_player.h"
 #include "models/lesson_runner.h"
+#include "models/prompt_tokens_model.h"
 #include "models/model_locator.h"
 #include "panels/lessons_panel.h"
 #include "panels/prompt_panel.h"
@@ -304,6 +305,30 @@ private slots:
         const std::string templated = "<|im_start|>user\nIt was the first time that the<|im_end|>\n<|im_start|>assistant\n";
         QTRY_COMPARE_WITH_TIMEOUT(controller.promptTokenCount(), int(tok->encode(templated).size()), 10000);
         QVERIFY(played.last().at(1).toString().contains(QStringLiteral("Chat template")));
+    }
+
+    void prefillLessonColoursThePromptByProbability()
+    {
+        // Lesson 2's second step points at "token-probabilities": the Prompt panel's chips take the colour
+        // of the prefill's scores.
+        if (findDefaultModel().isEmpty())
+            QSKIP("no bundled model");
+        InferenceController controller;
+        MainWindow window(&controller, MainWindow::Options{false});
+        LessonRunner* runner = window.findChild<LessonsPanel*>()->runner();
+        QSignalSpy played(runner, &LessonRunner::stepPlayed);
+        runner->start(runner->indexOf(QStringLiteral("prefill-decode")));
+        QTRY_VERIFY_WITH_TIMEOUT(controller.hasModel() && !runner->busy() && !controller.isBusy(), 60000);
+        QVERIFY(!window.promptPanel()->probabilitiesBox()->isChecked());
+        for (int step = 1; step <= 2; ++step) {
+            runner->next();
+            QTRY_COMPARE_WITH_TIMEOUT(played.count(), step, 60000);
+            QTRY_VERIFY_WITH_TIMEOUT(!runner->busy() && !controller.isBusy(), 60000);
+        }
+        QVERIFY(window.promptPanel()->probabilitiesBox()->isChecked());
+        QTRY_VERIFY_WITH_TIMEOUT(controller.promptTokens()->scoresShown(), 10000);
+        QVERIFY(controller.promptTokens()->probabilityColours());
+        QVERIFY(window.promptPanel()->scoreSummary().contains(QStringLiteral("perplexity")));
     }
 
     void chatLessonWithoutATemplateSaysSo_data()

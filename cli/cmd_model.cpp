@@ -129,6 +129,7 @@ int cmdInfo(const Args& args)
         {"head_dim", c.headDim},
         {"ffn", c.ffn},
         {"context_length", c.contextLength},
+        {"sliding_window", c.slidingWindow},
         {"vocab_size", c.vocabSize},
         {"rope_theta", c.ropeTheta},
         {"tied_embeddings", c.tiedEmbeddings},
@@ -148,7 +149,11 @@ int cmdInfo(const Args& args)
     std::printf("  layers           %d, hidden %d, ffn %d\n", c.layers, c.hidden, c.ffn);
     std::printf("  heads            %d query, %d key/value, head_dim %d%s\n", c.heads, c.kvHeads, c.headDim,
                 c.kvHeads < c.heads ? " (grouped-query attention)" : "");
-    std::printf("  context length   %d\n", c.contextLength);
+    if (c.slidingWindow > 0)
+        std::printf("  context length   %d (the model's sliding attention window: full attention within it)\n",
+                    c.contextLength);
+    else
+        std::printf("  context length   %d\n", c.contextLength);
     std::printf("  vocabulary       %d (%s tokenizer)\n", c.vocabSize, tok.kind().c_str());
     std::printf("  KV bytes/token   2 x %d layers x %d kv_heads x %d head_dim x 4 B = %zu (fp32), %zu (fp16)\n", c.layers,
                 c.kvHeads, c.headDim, c.kvBytesPerToken(4), c.kvBytesPerToken(2));

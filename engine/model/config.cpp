@@ -174,6 +174,13 @@ ModelConfig configFromHfJson(const nlohmann::json& j, const std::string& path)
             c.qkvBias = true;
         if (field<bool>(j, "mlp_bias", path, false))
             throw Error(path + ": mlp_bias is not supported");
+        // Qwen2/3 name a window but switch it off (use_sliding_window: false); Mistral v0.1 uses its own.
+        const bool windowed = c.arch == Architecture::Llama || field<bool>(j, "use_sliding_window", path, false);
+        if (windowed && j.contains("sliding_window") && !j["sliding_window"].is_null()) {
+            const int window = int(intField(j, "sliding_window", path));
+            if (window > 0 && window < c.contextLength)
+                c.contextLength = c.slidingWindow = window;
+        }
     }
     validate(c, path);
     return c;
@@ -237,6 +244,8 @@ ModelConfig configFromGguf(const GgufFile& g)
         }
     }
     c.ropeDims = int(g.getInt(p + "rope.dimension_count", c.headDim));
+    if (const int window = int(g.getInt(p + "attention.sliding_window", 0)); window > 0 && window < c.contextLength)
+        c.contextLength = c.slidingWindow = window; // see ModelConfig::slidingWindow
     if (const GgufValue* v = g.find(p + "vocab_size"))
         c.vocabSize = int(v->i);
     else if (const GgufValue* t = g.find("tokenizer.ggml.tokens"))

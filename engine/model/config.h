@@ -41,6 +41,9 @@ struct ModelConfig {
     int headDim = 0;       // D
     int ffn = 0;           // F
     int contextLength = 0; // maximum positions
+    // Sliding-window attention (Mistral 7B v0.1: each token sees the 4,096 before it): not implemented, so
+    // the context is limited to the window, within which it equals full attention. 0 when not limited.
+    int slidingWindow = 0;
     float normEps = 1e-5f;
     float ropeTheta = 10000.0f;
     int ropeDims = 0;      // rotated dimensions per head (= D for the supported families)

@@ -78,6 +78,7 @@ void InferenceWorker::loadModel(const QString& path, const QString& device, int 
         info.kvBytesPerToken = cfg.kvBytesPerToken(backend->kvElementBytes());
         info.kvElementBytes = int(backend->kvElementBytes());
         info.contextLength = cfg.contextLength;
+        info.slidingWindow = cfg.slidingWindow;
         info.vocabSize = cfg.vocabSize;
         info.layers = cfg.layers;
         info.heads = cfg.heads;

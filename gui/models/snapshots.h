@@ -33,6 +33,7 @@ struct ModelInfo {
     quint64 kvBytesPerToken = 0;
     int kvElementBytes = 4;  // 4 (fp32) or 2 (fp16): how the backend stores keys and values
     int contextLength = 0;
+    int slidingWindow = 0;    // the context was limited to the model's sliding attention window (config.h)
     int vocabSize = 0;
     int layers = 0;
     int heads = 0;

@@ -267,8 +267,15 @@ void ModelPanel::showInfo(const ModelInfo& info)
     setValue(DtypeRow, tr("%1 · %2").arg(humanBytes(double(info.weightBytes)), info.dtype),
              tr("Bytes the weights take, and their number formats:") + QStringLiteral("\n") +
                  info.weightTypes.join(QLatin1Char('\n')));
-    setValue(ContextRow, tr("%1 tokens").arg(QLocale().toString(info.contextLength)),
-             tr("The most tokens (prompt + output) the model can look at at once."));
+    if (info.slidingWindow > 0)
+        setValue(ContextRow, tr("%1 tokens (sliding window)").arg(QLocale().toString(info.contextLength)),
+                 tr("The most tokens (prompt + output) the model can look at at once. This model attends to a "
+                    "sliding window of the last %1 tokens; Logitscope does not implement the window, so it stops "
+                    "there, where the window still equals full attention.")
+                     .arg(QLocale().toString(info.slidingWindow)));
+    else
+        setValue(ContextRow, tr("%1 tokens").arg(QLocale().toString(info.contextLength)),
+                 tr("The most tokens (prompt + output) the model can look at at once."));
     setValue(ShapeRow, tr("%1 layers · %2 heads (%3 KV) · width %4 · vocabulary %5")
                            .arg(info.layers).arg(info.heads).arg(info.kvHeads).arg(info.hidden)
                            .arg(QLocale().toString(info.vocabSize)));

@@ -7,6 +7,7 @@
 #include "model/config_loader.h"
 #include "model/model.h"
 #include "formats/gguf_reader.h"
+#include "formats/gguf_writer.h"
 #include "formats/mapped_file.h"
 #include "formats/safetensors_reader.h"
 #include "formats/safetensors_writer.h"
@@ -417,6 +418,58 @@ private slots:
         QCOMPARE(c.kvDim(), 1024);
         QCOMPARE(c.contextLength, 40960);
         QCOMPARE(c.ropeTheta, 1e6f);
+    }
+
+    // Sliding-window attention is not implemented: a model that uses it (Mistral 7B v0.1) gets its window as
+    // its context, where the window equals full attention; one that names a window but turns it off
+    // (Qwen2.5) or has none (Mistral v0.2: null) keeps its context.
+    void slidingWindowLimitsTheContext_data()
+    {
+        QTest::addColumn<QString>("json");
+        QTest::addColumn<int>("context");
+        QTest::addColumn<int>("window");
+        const QString common = QStringLiteral(R"("vocab_size": 32000, "hidden_size": 4096, "num_hidden_layers": 32,
+            "num_attention_heads": 32, "num_key_value_heads": 8, "intermediate_size": 14336, "rms_norm_eps": 1e-05)");
+        QTest::newRow("mistral v0.1") << QStringLiteral(R"({"model_type": "mistral", "max_position_embeddings": 32768,
+            "sliding_window": 4096, %1})").arg(common) << 4096 << 4096;
+        QTest::newRow("mistral v0.2") << QStringLiteral(R"({"model_type": "mistral", "max_position_embeddings": 32768,
+            "sliding_window": null, %1})").arg(common) << 32768 << 0;
+        QTest::newRow("qwen2.5, window off") << QStringLiteral(R"({"model_type": "qwen2", "max_position_embeddings": 32768,
+            "sliding_window": 4096, "use_sliding_window": false, %1})").arg(common) << 32768 << 0;
+        QTest::newRow("qwen2, window on") << QStringLiteral(R"({"model_type": "qwen2", "max_position_embeddings": 32768,
+            "sliding_window": 4096, "use_sliding_window": true, %1})").arg(common) << 4096 << 4096;
+        QTest::newRow("window past the context") << QStringLiteral(R"({"model_type": "llama", "max_position_embeddings": 2048,
+            "sliding_window": 4096, %1})").arg(common) << 2048 << 0;
+    }
+
+    void slidingWindowLimitsTheContext()
+    {
+        QFETCH(QString, json);
+        QFETCH(int, context);
+        QFETCH(int, window);
+        const ModelConfig c = configFromHfJson(nlohmann::json::parse(json.toStdString()), "config.json");
+        QCOMPARE(c.contextLength, context);
+        QCOMPARE(c.slidingWindow, window);
+    }
+
+    void slidingWindowFromGguf()
+    {
+        QTemporaryDir dir;
+        const std::string path = dir.filePath("mistral.gguf").toStdString();
+        GgufWriter w;
+        w.setString("general.architecture", "llama");
+        w.setU32("llama.embedding_length", 256);
+        w.setU32("llama.block_count", 2);
+        w.setU32("llama.attention.head_count", 4);
+        w.setU32("llama.feed_forward_length", 512);
+        w.setU32("llama.context_length", 32768);
+        w.setU32("llama.attention.sliding_window", 4096);
+        w.setU32("llama.vocab_size", 1000);
+        w.addTensor("output_norm.weight", DType::F32, {256}, std::vector<uint8_t>(256 * 4));
+        w.write(path);
+        const ModelConfig c = configFromGguf(GgufFile(path));
+        QCOMPARE(c.contextLength, 4096);
+        QCOMPARE(c.slidingWindow, 4096);
     }
 
     // A qwen3 file without its q/k norm weights is refused, naming the first missing tensor.

@@ -69,10 +69,10 @@ int cmdPerplexity(const Args& args)
         return 0;
     }
     std::fprintf(stderr, "\n");
-    std::printf("perplexity %.4f ± %.4f (mean NLL %.4f nats) over %d tokens of %d: %d windows of %d, stride %d, "
+    std::printf("perplexity %.4f ± %.4f (mean NLL %.4f nats) over %d tokens of %d: %d window%s of %d, stride %d, "
                 "%.1f s (%s, %s)\n",
-                r.perplexity(), r.standardError(), r.meanNll(), r.tokens, n, r.windows, window, stride, seconds,
-                model->name().c_str(), model->dtypeSummary().c_str());
+                r.perplexity(), r.standardError(), r.meanNll(), r.tokens, n, r.windows, r.windows == 1 ? "" : "s",
+                window, stride, seconds, model->name().c_str(), model->dtypeSummary().c_str());
     return 0;
 }
 

@@ -3,6 +3,7 @@
 
 #include "common/error.h"
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -10,6 +11,9 @@ namespace logitscope {
 
 std::string readFile(const std::string& path)
 {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec))
+        throw Error(path + ": is a folder, not a file");
     std::ifstream in(path, std::ios::binary);
     if (!in)
         throw Error(path + ": cannot open file");

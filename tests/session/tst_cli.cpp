@@ -250,6 +250,7 @@ private slots:
             return r.code == 2 && r.err.contains(expected) && r.out.isEmpty();
         };
         QVERIFY(fails({"--file", dir.filePath("missing.txt")}, "missing.txt: cannot open"));
+        QVERIFY(fails({"--file", dir.path()}, "is a folder, not a file"));
         QVERIFY(fails({"--text", "a", "--file", file}, "exactly one of"));
         QVERIFY(fails({"--file", file, "--window", "512"}, "--window"));
         QVERIFY(fails({"--file", file, "--window", "16", "--stride", "17"}, "--stride"));

@@ -109,11 +109,11 @@ int main(int argc, char** argv)
             gpt2Vocab(v);
             v.write(vocabGguf);
         }
-        for (const Architecture arch : {Architecture::Llama, Architecture::Qwen2, Architecture::Gpt2}) {
+        for (const Architecture arch : {Architecture::Llama, Architecture::Qwen2, Architecture::Qwen3, Architecture::Gpt2}) {
             ModelConfig c = syntheticConfig(arch, 270, 8, 1, 2, arch == Architecture::Gpt2 ? 2 : 1, 16, 32,
                                             arch != Architecture::Llama);
-            if (arch != Architecture::Llama)
-                c.qkvBias = true;
+            if (arch == Architecture::Qwen3)
+                c.headDim = c.ropeDims = 8; // heads wider than hidden / heads, as Qwen3's are
             const auto model = SyntheticModelBuilder::build(c, DType::F16, 7);
             const std::string name = architectureName(arch);
             const fs::path gguf = tmp / (name + ".gguf");
@@ -206,6 +206,9 @@ int main(int argc, char** argv)
     put("hf_config", "rope-parameters.json", R"({"model_type":"qwen2","vocab_size":128,"hidden_size":64,
  "num_hidden_layers":1,"num_attention_heads":4,"num_key_value_heads":4,"intermediate_size":96,
  "max_position_embeddings":128,"rope_parameters":{"rope_type":"linear","factor":2.0,"rope_theta":1000000.0}})");
+    put("hf_config", "mistral-sliding-window.json", R"({"model_type":"mistral","vocab_size":128,"hidden_size":64,
+ "num_hidden_layers":1,"num_attention_heads":4,"num_key_value_heads":2,"intermediate_size":96,
+ "max_position_embeddings":4096,"sliding_window":512,"rms_norm_eps":1e-5})");
     put("hf_config", "gpt2.json", R"({"model_type":"gpt2","vocab_size":300,"n_embd":32,"n_layer":2,"n_head":4,
  "n_positions":64,"layer_norm_epsilon":1e-5})");
 

@@ -257,7 +257,8 @@ int cmdGenerate(const Args& args)
     }
     const LaneMetrics m = session.metrics(0);
     const KvStats kv = session.kvStats();
-    out["metrics"] = {{"ttft_ms", m.ttftMs}, {"tpot_ms", m.tpotMs}, {"prefill_tok_s", m.prefillTokensPerSecond},
+    out["metrics"] = {{"ttft_ms", m.ttftMs}, {"tpot_ms", m.tpotMs}, {"prompt_scoring_ms", pre.scoringMs},
+                      {"prefill_tok_s", m.prefillTokensPerSecond},
                       {"decode_tok_s", m.decodeTokensPerSecond}, {"kv_bytes", kv.bytesUsed},
                       {"kv_bytes_per_token", kv.bytesPerToken}, {"peak_rss_bytes", peakRssBytes()}};
     if (attention)

@@ -66,6 +66,7 @@ private slots:
             QVERIFY(expected["logprob"].get<double>() >= lp);
             QCOMPARE(j["prompt_ranks"][t].get<int>() == 0, expected["id"] == j["prompt_ids"][t]);
         }
+        QVERIFY(j["metrics"]["prompt_scoring_ms"].get<double>() > 0); // timed apart from TTFT
         const double ppl = std::exp(nll / double(j["prompt_logprobs"].size() - 1));
         QVERIFY(std::fabs(j["prompt_perplexity"].get<double>() / ppl - 1) < 2e-3);
         const auto& steps = j["steps"];

@@ -224,10 +224,12 @@ int cmdMakeModel(const Args& args)
         o.arch = Architecture::Qwen2;
     else if (arch == "qwen3")
         o.arch = Architecture::Qwen3;
+    else if (arch == "phi3")
+        o.arch = Architecture::Phi3;
     else if (arch == "gpt2")
         o.arch = Architecture::Gpt2;
     else
-        throw Error("--arch: expected llama, qwen2, qwen3 or gpt2, got '" + arch + "'");
+        throw Error("--arch: expected llama, qwen2, qwen3, phi3 or gpt2, got '" + arch + "'");
     o.shape = args.str("shape", "tiny");
     const std::string format = args.str("format", "gguf");
     if (format == "gguf")

@@ -34,7 +34,7 @@ commands:
   embeddings --model PATH --token S|--id N [--k 10] [--position P] [--threads N] [--json]
   bench      --model PATH [--device D] [--prompt-tokens 512] [--gen-tokens 128] [--threads N]
              [--weights mapped|memory] [--kv-type f32|f16] [--requantize TYPE] [--json]
-  make-model --arch llama|qwen2|qwen3|gpt2 --shape tiny|smollm2-135m|tinyllama-1.1b|qwen3-0.6b --format gguf|hf --out PATH
+  make-model --arch llama|qwen2|qwen3|phi3|gpt2 --shape tiny|smollm2-135m|tinyllama-1.1b|qwen3-0.6b --format gguf|hf --out PATH
              [--vocab FILE] [--dtype f16|f32|bf16|q8_0|q4_k_m|q5_k_m|q6_k|...] [--seed S]
   models     [--dir PATH]... [--save-dirs] [--depth N] [--no-hf-cache] [--json]
   pull       REPO_ID [--revision R] [--include GLOB]... [--retries N] [--json]

@@ -16,6 +16,7 @@ const char* architectureName(Architecture a)
     case Architecture::Llama: return "llama";
     case Architecture::Qwen2: return "qwen2";
     case Architecture::Qwen3: return "qwen3";
+    case Architecture::Phi3: return "phi3";
     case Architecture::Gpt2: return "gpt2";
     }
     return "?";
@@ -129,11 +130,13 @@ ModelConfig configFromHfJson(const nlohmann::json& j, const std::string& path)
     } else if (type == "qwen3") {
         c.arch = Architecture::Qwen3;
         c.qkNorm = true;
+    } else if (type == "phi3") {
+        c.arch = Architecture::Phi3;
     } else if (type == "gpt2") {
         c.arch = Architecture::Gpt2;
         c.qkvBias = true;
     } else {
-        throw Error(path + ": model_type '" + type + "' is not supported (supported: llama, mistral, qwen2, qwen3, gpt2)");
+        throw Error(path + ": model_type '" + type + "' is not supported (supported: llama, mistral, qwen2, qwen3, phi3, gpt2)");
     }
     c.ropeLayout = RopeLayout::RotateHalf;
     c.vocabSize = int(intField(j, "vocab_size", path));
@@ -167,6 +170,9 @@ ModelConfig configFromHfJson(const nlohmann::json& j, const std::string& path)
         if (j.contains("rope_parameters"))
             parseRopeScaling(j["rope_parameters"], path + ": rope_parameters", c.ropeScaling, c.ropeTheta);
         c.ropeDims = c.headDim;
+        if (const float partial = field<float>(j, "partial_rotary_factor", path, 1.0f); partial != 1.0f)
+            throw Error(path + ": partial_rotary_factor " + std::to_string(partial) +
+                        " is not supported (every dimension of a head rotated)");
         const std::string act = field<std::string>(j, "hidden_act", path, "silu");
         if (act != "silu")
             throw Error(path + ": hidden_act '" + act + "' is not supported (silu)");
@@ -175,7 +181,8 @@ ModelConfig configFromHfJson(const nlohmann::json& j, const std::string& path)
         if (field<bool>(j, "mlp_bias", path, false))
             throw Error(path + ": mlp_bias is not supported");
         // Qwen2/3 name a window but switch it off (use_sliding_window: false); Mistral v0.1 uses its own.
-        const bool windowed = c.arch == Architecture::Llama || field<bool>(j, "use_sliding_window", path, false);
+        const bool windowed = c.arch == Architecture::Llama || c.arch == Architecture::Phi3 ||
+                              field<bool>(j, "use_sliding_window", path, false);
         if (windowed && j.contains("sliding_window") && !j["sliding_window"].is_null()) {
             const int window = int(intField(j, "sliding_window", path));
             if (window > 0 && window < c.contextLength)
@@ -202,12 +209,18 @@ ModelConfig configFromGguf(const GgufFile& g)
         c.qkNorm = true;
         c.qkvBias = g.tensor("blk.0.attn_q.bias") != nullptr; // none in the released models
         c.ropeLayout = RopeLayout::RotateHalf;  // like qwen2 (NEOX rope)
+    } else if (arch == "phi3") {
+        c.arch = Architecture::Phi3;
+        c.ropeLayout = RopeLayout::RotateHalf;  // NEOX rope, converted without permutation
+        if (g.tensor("rope_factors_long.weight") || g.tensor("rope_factors_short.weight"))
+            throw Error(g.path() + ": LongRoPE (tensors rope_factors_long/short, Phi-3.5 and the 128k Phi-3 models) "
+                        "is not supported");
     } else if (arch == "gpt2") {
         c.arch = Architecture::Gpt2;
         c.qkvBias = true;
     } else {
         throw Error(g.path() + ": metadata general.architecture: '" + arch +
-                    "' is not supported (supported: llama, mistral, qwen2, qwen3, gpt2)");
+                    "' is not supported (supported: llama, mistral, qwen2, qwen3, phi3, gpt2)");
     }
     const std::string p = arch + ".";
     c.hidden = int(g.getInt(p + "embedding_length"));

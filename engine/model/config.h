@@ -8,7 +8,7 @@
 
 namespace logitscope {
 
-enum class Architecture { Llama, Qwen2, Qwen3, Gpt2 };
+enum class Architecture { Llama, Qwen2, Qwen3, Phi3, Gpt2 };
 const char* architectureName(Architecture a);
 
 // How the two halves of each rotated pair are laid out inside a head.
@@ -52,6 +52,7 @@ struct ModelConfig {
     bool tiedEmbeddings = false; // LM head shares the token-embedding matrix
     bool qkvBias = false;        // qwen2, gpt2
     bool qkNorm = false;         // qwen3: each head's q and k RMS-normalised (own weights, (D)) before RoPE
+    // phi3 is llama with fused matrices in its files (q|k|v in one, gate|up in one); the loader slices them.
 
     int qDim() const { return heads * headDim; }
     int kvDim() const { return kvHeads * headDim; }

@@ -35,6 +35,9 @@ private:
     TensorView rowSlice(const TensorView& t, int64_t row0, int64_t rows, const std::string& name);
     TensorView vectorSlice(const TensorView& t, int64_t begin, int64_t n, const std::string& name);
     TensorView transposed(const TensorView& t, const std::string& name);
+    // A fused (Q + 2 KV, C) projection (gpt2, phi3) as the three views the backends read, named q, k, v.
+    void splitQkv(LayerWeights& lw, const TensorView& qkv, const std::string& q, const std::string& k,
+                  const std::string& v);
     void bindGgufNames();
     void bindHfNames();
 
@@ -95,6 +98,15 @@ TensorView ModelLoader::vectorSlice(const TensorView& t, int64_t begin, int64_t 
     return v;
 }
 
+void ModelLoader::splitQkv(LayerWeights& lw, const TensorView& qkv, const std::string& q, const std::string& k,
+                           const std::string& v)
+{
+    const int64_t Q = m_model.m_config.qDim(), KV = m_model.m_config.kvDim();
+    lw.wq = rowSlice(qkv, 0, Q, q);
+    lw.wk = rowSlice(qkv, Q, KV, k);
+    lw.wv = rowSlice(qkv, Q + KV, KV, v);
+}
+
 TensorView ModelLoader::transposed(const TensorView& t, const std::string& name)
 {
     if (dtypeBlockSize(t.type) != 1)
@@ -128,15 +140,14 @@ void ModelLoader::bindGgufNames()
         lw.attnNorm = require(b + "attn_norm.weight", {C});
         lw.ffnNorm = require(b + "ffn_norm.weight", {C});
         lw.wo = require(b + "attn_output.weight", {C, Q});
-        lw.wUp = require(b + "ffn_up.weight", {F, C});
         lw.wDown = require(b + "ffn_down.weight", {C, F});
+        if (c.arch != Architecture::Phi3)
+            lw.wUp = require(b + "ffn_up.weight", {F, C});
         if (gpt2) {
             lw.attnNormBias = require(b + "attn_norm.bias", {C});
             lw.ffnNormBias = require(b + "ffn_norm.bias", {C});
             const TensorView& qkv = require(b + "attn_qkv.weight", {Q + 2 * KV, C});
-            lw.wq = rowSlice(qkv, 0, Q, b + "attn_q");
-            lw.wk = rowSlice(qkv, Q, KV, b + "attn_k");
-            lw.wv = rowSlice(qkv, Q + KV, KV, b + "attn_v");
+            splitQkv(lw, qkv, b + "attn_q", b + "attn_k", b + "attn_v");
             const TensorView& bqkv = require(b + "attn_qkv.bias", {Q + 2 * KV});
             lw.bq = vectorSlice(bqkv, 0, Q, b + "attn_q.bias");
             lw.bk = vectorSlice(bqkv, Q, KV, b + "attn_k.bias");
@@ -144,6 +155,12 @@ void ModelLoader::bindGgufNames()
             lw.bo = require(b + "attn_output.bias", {C});
             lw.bUp = require(b + "ffn_up.bias", {F});
             lw.bDown = require(b + "ffn_down.bias", {C});
+        } else if (c.arch == Architecture::Phi3) {
+            const TensorView& qkv = require(b + "attn_qkv.weight", {Q + 2 * KV, C});
+            splitQkv(lw, qkv, b + "attn_q", b + "attn_k", b + "attn_v");
+            const TensorView& gateUp = require(b + "ffn_up.weight", {2 * F, C}); // gate rows, then up rows
+            lw.wGate = rowSlice(gateUp, 0, F, b + "ffn_gate");
+            lw.wUp = rowSlice(gateUp, F, F, b + "ffn_up");
         } else {
             lw.wq = require(b + "attn_q.weight", {Q, C});
             lw.wk = require(b + "attn_k.weight", {KV, C});
@@ -185,9 +202,7 @@ void ModelLoader::bindHfNames()
             lw.ffnNormBias = require(b + "ln_2.bias", {C});
             // Conv1D stores (in, out): transpose once to (out, in).
             const TensorView qkv = transposed(require(b + "attn.c_attn.weight", {C, Q + 2 * KV}), b + "attn.c_attn.weight");
-            lw.wq = rowSlice(qkv, 0, Q, b + "attn.q");
-            lw.wk = rowSlice(qkv, Q, KV, b + "attn.k");
-            lw.wv = rowSlice(qkv, Q + KV, KV, b + "attn.v");
+            splitQkv(lw, qkv, b + "attn.q", b + "attn.k", b + "attn.v");
             const TensorView& bqkv = require(b + "attn.c_attn.bias", {Q + 2 * KV});
             lw.bq = vectorSlice(bqkv, 0, Q, b + "attn.q.bias");
             lw.bk = vectorSlice(bqkv, Q, KV, b + "attn.k.bias");
@@ -213,9 +228,14 @@ void ModelLoader::bindHfNames()
         const std::string b = "model.layers." + std::to_string(l) + ".";
         lw.attnNorm = require(b + "input_layernorm.weight", {C});
         lw.ffnNorm = require(b + "post_attention_layernorm.weight", {C});
-        lw.wq = require(b + "self_attn.q_proj.weight", {Q, C});
-        lw.wk = require(b + "self_attn.k_proj.weight", {KV, C});
-        lw.wv = require(b + "self_attn.v_proj.weight", {KV, C});
+        if (c.arch == Architecture::Phi3) {
+            const TensorView& qkv = require(b + "self_attn.qkv_proj.weight", {Q + 2 * KV, C});
+            splitQkv(lw, qkv, b + "self_attn.q_proj", b + "self_attn.k_proj", b + "self_attn.v_proj");
+        } else {
+            lw.wq = require(b + "self_attn.q_proj.weight", {Q, C});
+            lw.wk = require(b + "self_attn.k_proj.weight", {KV, C});
+            lw.wv = require(b + "self_attn.v_proj.weight", {KV, C});
+        }
         lw.wo = require(b + "self_attn.o_proj.weight", {C, Q});
         if (c.qkvBias) {
             lw.bq = require(b + "self_attn.q_proj.bias", {Q});
@@ -226,8 +246,14 @@ void ModelLoader::bindHfNames()
             lw.qNorm = require(b + "self_attn.q_norm.weight", {c.headDim});
             lw.kNorm = require(b + "self_attn.k_norm.weight", {c.headDim});
         }
-        lw.wGate = require(b + "mlp.gate_proj.weight", {F, C});
-        lw.wUp = require(b + "mlp.up_proj.weight", {F, C});
+        if (c.arch == Architecture::Phi3) {
+            const TensorView& gateUp = require(b + "mlp.gate_up_proj.weight", {2 * F, C}); // gate rows, then up rows
+            lw.wGate = rowSlice(gateUp, 0, F, b + "mlp.gate_proj");
+            lw.wUp = rowSlice(gateUp, F, F, b + "mlp.up_proj");
+        } else {
+            lw.wGate = require(b + "mlp.gate_proj.weight", {F, C});
+            lw.wUp = require(b + "mlp.up_proj.weight", {F, C});
+        }
         lw.wDown = require(b + "mlp.down_proj.weight", {C, F});
     }
 }

@@ -86,6 +86,25 @@ std::vector<uint8_t> concat(std::initializer_list<std::vector<uint8_t>> parts)
     return out;
 }
 
+// Matrices of the same type and width stacked by rows, as fused files store them (gpt2's and phi3's
+// q|k|v, phi3's gate|up).
+struct Stacked {
+    DType type;
+    std::vector<int64_t> shape;
+    std::vector<uint8_t> bytes;
+};
+Stacked stackRows(std::initializer_list<const TensorView*> parts)
+{
+    const TensorView& first = **parts.begin();
+    Stacked s{first.type, {0, first.shape[1]}, {}};
+    for (const TensorView* t : parts) {
+        s.shape[0] += t->shape[0];
+        const std::vector<uint8_t> b = bytesOf(*t);
+        s.bytes.insert(s.bytes.end(), b.begin(), b.end());
+    }
+    return s;
+}
+
 bool endsWith(const std::string& s, const std::string& suffix)
 {
     return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -170,19 +189,25 @@ void writeGguf(const Model& m, const std::string& out, const std::string& vocabP
         add(b + "ffn_norm.bias", lw.ffnNormBias);
         add(b + "attn_output.weight", lw.wo);
         add(b + "attn_output.bias", lw.bo);
-        add(b + "ffn_up.weight", lw.wUp);
         add(b + "ffn_up.bias", lw.bUp);
         add(b + "ffn_down.weight", lw.wDown);
         add(b + "ffn_down.bias", lw.bDown);
-        add(b + "ffn_gate.weight", lw.wGate);
+        if (c.arch == Architecture::Phi3) {
+            Stacked gateUp = stackRows({&lw.wGate, &lw.wUp});
+            w.addTensor(b + "ffn_up.weight", gateUp.type, gateUp.shape, std::move(gateUp.bytes));
+        } else {
+            add(b + "ffn_up.weight", lw.wUp);
+            add(b + "ffn_gate.weight", lw.wGate);
+        }
+        if (c.arch == Architecture::Gpt2 || c.arch == Architecture::Phi3) {
+            Stacked qkv = stackRows({&lw.wq, &lw.wk, &lw.wv});
+            w.addTensor(b + "attn_qkv.weight", qkv.type, qkv.shape, std::move(qkv.bytes));
+        }
         if (c.arch == Architecture::Gpt2) {
-            TensorView qkv = lw.wq;
-            qkv.shape = {lw.wq.shape[0] + lw.wk.shape[0] + lw.wv.shape[0], lw.wq.shape[1]};
-            w.addTensor(b + "attn_qkv.weight", qkv.type, qkv.shape, concat({bytesOf(lw.wq), bytesOf(lw.wk), bytesOf(lw.wv)}));
             TensorView bqkv = lw.bq;
             bqkv.shape = {lw.bq.shape[0] + lw.bk.shape[0] + lw.bv.shape[0]};
             w.addTensor(b + "attn_qkv.bias", bqkv.type, bqkv.shape, concat({bytesOf(lw.bq), bytesOf(lw.bk), bytesOf(lw.bv)}));
-        } else {
+        } else if (c.arch != Architecture::Phi3) {
             add(b + "attn_q.weight", lw.wq, interleave ? interleaveRows(lw.wq, c.heads) : std::vector<uint8_t>{});
             add(b + "attn_k.weight", lw.wk, interleave ? interleaveRows(lw.wk, c.kvHeads) : std::vector<uint8_t>{});
             add(b + "attn_v.weight", lw.wv);
@@ -297,6 +322,7 @@ void writeHf(const Model& m, const std::string& out, const std::string& vocabPat
     } else {
         const char* cls = c.arch == Architecture::Qwen2   ? "Qwen2ForCausalLM"
                           : c.arch == Architecture::Qwen3 ? "Qwen3ForCausalLM"
+                          : c.arch == Architecture::Phi3  ? "Phi3ForCausalLM"
                                                           : "LlamaForCausalLM";
         cfg = {{"architectures", {cls}}, {"model_type", architectureName(c.arch)},
                {"vocab_size", c.vocabSize}, {"hidden_size", c.hidden}, {"num_hidden_layers", c.layers},
@@ -313,17 +339,23 @@ void writeHf(const Model& m, const std::string& out, const std::string& vocabPat
             const std::string b = "model.layers." + std::to_string(l) + ".";
             add(b + "input_layernorm.weight", lw.attnNorm);
             add(b + "post_attention_layernorm.weight", lw.ffnNorm);
-            add(b + "self_attn.q_proj.weight", lw.wq);
-            add(b + "self_attn.k_proj.weight", lw.wk);
-            add(b + "self_attn.v_proj.weight", lw.wv);
+            if (c.arch == Architecture::Phi3) {
+                Stacked qkv = stackRows({&lw.wq, &lw.wk, &lw.wv}), gateUp = stackRows({&lw.wGate, &lw.wUp});
+                st.addTensor(b + "self_attn.qkv_proj.weight", qkv.type, qkv.shape, std::move(qkv.bytes));
+                st.addTensor(b + "mlp.gate_up_proj.weight", gateUp.type, gateUp.shape, std::move(gateUp.bytes));
+            } else {
+                add(b + "self_attn.q_proj.weight", lw.wq);
+                add(b + "self_attn.k_proj.weight", lw.wk);
+                add(b + "self_attn.v_proj.weight", lw.wv);
+                add(b + "mlp.gate_proj.weight", lw.wGate);
+                add(b + "mlp.up_proj.weight", lw.wUp);
+            }
             add(b + "self_attn.o_proj.weight", lw.wo);
             add(b + "self_attn.q_proj.bias", lw.bq);
             add(b + "self_attn.k_proj.bias", lw.bk);
             add(b + "self_attn.v_proj.bias", lw.bv);
             add(b + "self_attn.q_norm.weight", lw.qNorm);
             add(b + "self_attn.k_norm.weight", lw.kNorm);
-            add(b + "mlp.gate_proj.weight", lw.wGate);
-            add(b + "mlp.up_proj.weight", lw.wUp);
             add(b + "mlp.down_proj.weight", lw.wDown);
         }
     }

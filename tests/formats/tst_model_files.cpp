@@ -306,7 +306,7 @@ private slots:
         std::filesystem::create_directories(unknown);
         writeText(unknown + "/config.json", R"({"model_type": "mamba", "vocab_size": 10})");
         QCOMPARE(errorOf([&] { Model::load(unknown); }),
-                 QString::fromStdString(unknown + "/config.json: model_type 'mamba' is not supported (supported: llama, mistral, qwen2, qwen3, gpt2)"));
+                 QString::fromStdString(unknown + "/config.json: model_type 'mamba' is not supported (supported: llama, mistral, qwen2, qwen3, phi3, gpt2)"));
 
         const std::string badJson = root + "/badjson";
         std::filesystem::create_directories(badJson);
@@ -339,7 +339,7 @@ private slots:
         w.setString("general.architecture", "mamba");
         w.write(arch);
         QCOMPARE(errorOf([&] { Model::load(arch); }),
-                 QString::fromStdString(arch + ": metadata general.architecture: 'mamba' is not supported (supported: llama, mistral, qwen2, qwen3, gpt2)"));
+                 QString::fromStdString(arch + ": metadata general.architecture: 'mamba' is not supported (supported: llama, mistral, qwen2, qwen3, phi3, gpt2)"));
     }
 };
 

@@ -343,6 +343,7 @@ private slots:
         QTest::newRow("llama") << "llama" << "tokenizer-vectors/ggml-vocab-llama-spm.gguf";
         QTest::newRow("qwen2") << "qwen2" << "tokenizer-vectors/ggml-vocab-gpt-2.gguf";
         QTest::newRow("qwen3") << "qwen3" << "tokenizer-vectors/ggml-vocab-gpt-2.gguf";
+        QTest::newRow("phi3") << "phi3" << "tokenizer-vectors/ggml-vocab-llama-spm.gguf";
         QTest::newRow("gpt2") << "gpt2" << "tokenizer-vectors/ggml-vocab-gpt-2.gguf";
     }
 
@@ -356,6 +357,7 @@ private slots:
         o.arch = arch == "llama"   ? Architecture::Llama
                  : arch == "qwen2" ? Architecture::Qwen2
                  : arch == "qwen3" ? Architecture::Qwen3
+                 : arch == "phi3"  ? Architecture::Phi3
                                    : Architecture::Gpt2;
         o.shape = "tiny";
         o.vocab = test::sharedPath(vocab.toStdString());
@@ -470,6 +472,97 @@ private slots:
         const ModelConfig c = configFromGguf(GgufFile(path));
         QCOMPARE(c.contextLength, 4096);
         QCOMPARE(c.slidingWindow, 4096);
+    }
+
+    // A Phi-3 GGUF with LongRoPE factors (Phi-3.5, the 128k models) is refused by name.
+    void phi3LongRopeGgufRefused()
+    {
+        QTemporaryDir dir;
+        const std::string path = dir.filePath("phi35.gguf").toStdString();
+        GgufWriter w;
+        w.setString("general.architecture", "phi3");
+        w.setU32("phi3.embedding_length", 256);
+        w.setU32("phi3.block_count", 2);
+        w.setU32("phi3.attention.head_count", 4);
+        w.setU32("phi3.feed_forward_length", 512);
+        w.setU32("phi3.context_length", 131072);
+        w.setU32("phi3.vocab_size", 1000);
+        w.addTensor("rope_factors_long.weight", DType::F32, {32}, std::vector<uint8_t>(32 * 4));
+        w.write(path);
+        try {
+            configFromGguf(GgufFile(path));
+            QFAIL("accepted LongRoPE");
+        } catch (const Error& e) {
+            QVERIFY2(QString(e.what()).contains(QStringLiteral("LongRoPE")), e.what());
+        }
+    }
+
+    // Phi-3 files fuse q|k|v and gate|up; the loader slices them back: a synthetic phi3 model written to
+    // either format computes exactly what it computed in memory.
+    void phi3FusedMatricesSliced_data()
+    {
+        QTest::addColumn<int>("dtype");
+        QTest::newRow("F16") << int(DType::F16);
+        QTest::newRow("Q8_0") << int(DType::Q8_0);
+    }
+
+    void phi3FusedMatricesSliced()
+    {
+        QFETCH(int, dtype);
+        REQUIRE_SHARED("tokenizer-vectors/ggml-vocab-llama-spm.gguf");
+        const std::string vocab = test::sharedPath("tokenizer-vectors/ggml-vocab-llama-spm.gguf");
+        const ModelConfig c = syntheticConfig(Architecture::Phi3, 32000, 64, 2, 4, 2, 96, 256);
+        const auto memory = SyntheticModelBuilder::build(c, DType(dtype), 9);
+        QTemporaryDir dir;
+        const std::string gguf = dir.filePath("phi3.gguf").toStdString(), hf = dir.filePath("phi3").toStdString();
+        writeModel(*memory, ModelFormat::Gguf, gguf, vocab);
+        const bool hfFormat = DType(dtype) == DType::F16; // safetensors hold no block formats
+        if (hfFormat)
+            writeModel(*memory, ModelFormat::HuggingFace, hf, vocab);
+        const auto logits = [](const std::shared_ptr<const Model>& m) {
+            Session s(m, createBackend(m, "cpu", 2));
+            SamplingParams p;
+            p.greedy = true;
+            s.prefill({1, 17, 42, 99, 5, 300, 2000}, p);
+            return s.currentLogits(0);
+        };
+        const std::vector<float> want = logits(memory);
+        for (const std::string& path : hfFormat ? std::vector<std::string>{gguf, hf} : std::vector<std::string>{gguf}) {
+            const auto loaded = Model::load(path);
+            QCOMPARE(architectureName(loaded->config().arch), "phi3");
+            QCOMPARE(loaded->parameterCount(), memory->parameterCount());
+            QCOMPARE(logits(loaded), want);
+        }
+    }
+
+    // Phi-3-mini-4k's config.json: a 2,047-token sliding window (so that is its context here); Phi-3.5's
+    // LongRoPE and Phi-4-mini's partial rotary embeddings are refused by name.
+    void releasedPhi3Configs()
+    {
+        const std::string mini = R"({"architectures": ["Phi3ForCausalLM"], "attention_bias": false,
+          "bos_token_id": 1, "eos_token_id": 32000, "hidden_act": "silu", "hidden_size": 3072,
+          "intermediate_size": 8192, "max_position_embeddings": 4096, "model_type": "phi3",
+          "num_attention_heads": 32, "num_hidden_layers": 32, "num_key_value_heads": 32,
+          "original_max_position_embeddings": 4096, "rms_norm_eps": 1e-05, "rope_scaling": null,
+          "rope_theta": 10000.0, "sliding_window": 2047, "tie_word_embeddings": false, "vocab_size": 32064})";
+        const ModelConfig c = configFromHfJson(nlohmann::json::parse(mini), "config.json");
+        QCOMPARE(architectureName(c.arch), "phi3");
+        QCOMPARE(c.headDim, 96);
+        QCOMPARE(c.contextLength, 2047);
+        QCOMPARE(c.slidingWindow, 2047);
+        auto withField = [&](const char* key, const nlohmann::json& value) {
+            nlohmann::json j = nlohmann::json::parse(mini);
+            j[key] = value;
+            try {
+                configFromHfJson(j, "config.json");
+            } catch (const Error& e) {
+                return QString(e.what());
+            }
+            return QString();
+        };
+        QVERIFY(withField("rope_scaling", {{"type", "longrope"}, {"long_factor", {1.0}}, {"short_factor", {1.0}}})
+                    .contains(QStringLiteral("'longrope' is not supported")));
+        QVERIFY(withField("partial_rotary_factor", 0.75).contains(QStringLiteral("partial_rotary_factor")));
     }
 
     // A qwen3 file without its q/k norm weights is refused, naming the first missing tensor.

@@ -126,7 +126,7 @@ private slots:
         const QString root = dir.path() + "/models";
         QVERIFY(QDir().mkpath(root + "/qwen/deeper"));
         writeQwenGguf(root + "/qwen/deeper/qwen2.5-0.5b-q4_k.gguf");
-        writeQwenGguf(root + "/phi.gguf", "phi3");
+        writeQwenGguf(root + "/gemma.gguf", "gemma2");
         writeQwenGguf(root + "/big-00001-of-00002.gguf");
         writeQwenGguf(root + "/big-00002-of-00002.gguf");
         QVERIFY(QDir().mkpath(root + "/.hidden"));
@@ -148,7 +148,7 @@ private slots:
         QStringList names;
         for (const DiscoveredModel& m : models)
             names << m.name;
-        QCOMPARE(names, (QStringList{"brown", "big-00001-of-00002.gguf", "phi.gguf", "qwen/deeper/qwen2.5-0.5b-q4_k.gguf",
+        QCOMPARE(names, (QStringList{"brown", "big-00001-of-00002.gguf", "gemma.gguf", "qwen/deeper/qwen2.5-0.5b-q4_k.gguf",
                                      "publisher/repo/model-Q4_K.gguf"}));
 
         const DiscoveredModel* qwen = byName(models, "qwen/deeper/qwen2.5-0.5b-q4_k.gguf");
@@ -169,10 +169,10 @@ private slots:
         QCOMPARE(qwen->fit, MemoryFit::TooBig);
         QCOMPARE(qwen->problem, QString());
 
-        const DiscoveredModel* phi = byName(models, "phi.gguf");
-        QVERIFY(phi);
-        QCOMPARE(phi->architecture, QString("phi3"));
-        QCOMPARE(phi->problem, phi->path + ": metadata general.architecture: 'phi3' is not supported (supported: llama, mistral, qwen2, qwen3, gpt2)");
+        const DiscoveredModel* gemma = byName(models, "gemma.gguf");
+        QVERIFY(gemma);
+        QCOMPARE(gemma->architecture, QString("gemma2"));
+        QCOMPARE(gemma->problem, gemma->path + ": metadata general.architecture: 'gemma2' is not supported (supported: llama, mistral, qwen2, qwen3, phi3, gpt2)");
 
         const DiscoveredModel* split = byName(models, "big-00001-of-00002.gguf");
         QVERIFY(split);

@@ -109,7 +109,8 @@ int main(int argc, char** argv)
             gpt2Vocab(v);
             v.write(vocabGguf);
         }
-        for (const Architecture arch : {Architecture::Llama, Architecture::Qwen2, Architecture::Qwen3, Architecture::Gpt2}) {
+        for (const Architecture arch :
+             {Architecture::Llama, Architecture::Qwen2, Architecture::Qwen3, Architecture::Phi3, Architecture::Gpt2}) {
             ModelConfig c = syntheticConfig(arch, 270, 8, 1, 2, arch == Architecture::Gpt2 ? 2 : 1, 16, 32,
                                             arch != Architecture::Llama);
             if (arch == Architecture::Qwen3)

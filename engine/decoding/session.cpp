@@ -23,13 +23,6 @@ double msSince(Clock::time_point t0)
     return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
 }
 
-// log-softmax of one row into `out` (ops::logSoftmax, the arithmetic every raw log-prob uses).
-void logSoftmax(const float* logits, int n, std::vector<float>& out)
-{
-    out.resize(size_t(n));
-    ops::logSoftmax(out.data(), logits, n);
-}
-
 std::vector<TokenLogprob> topLogprobs(const std::vector<float>& logprobs, int k)
 {
     std::vector<int32_t> ids(logprobs.size());
@@ -316,8 +309,7 @@ void Session::fillRecord(const Lane& l, StepRecord& rec, int32_t token, bool for
     rec.chosen = token;
     rec.forced = forced;
     rec.bytes = tok.isSpecial(token) ? std::string() : tok.tokenBytes(token);
-    std::vector<float> lp;
-    logSoftmax(l.logits.data(), int(l.logits.size()), lp);
+    const std::vector<float> lp = ops::logSoftmax(l.logits); // the arithmetic every raw log-prob uses
     rec.chosenLogprob = lp[size_t(token)];
     rec.rawTop = topLogprobs(lp, m_options.topCandidates);
     rec.chosenProb = forced ? 0.0f : rec.sample.chosenProb;

@@ -14,17 +14,6 @@
 
 namespace logitscope {
 
-namespace {
-
-// log-softmax of one row into `out` (ops::logSoftmax, the arithmetic every raw log-prob uses).
-void logSoftmax(const float* logits, int n, std::vector<float>& out)
-{
-    out.resize(size_t(n));
-    ops::logSoftmax(out.data(), logits, n);
-}
-
-} // namespace
-
 LogitLens::LogitLens(std::shared_ptr<const Model> model, int threads)
     : m_model(std::move(model)), m_pool(std::make_unique<ThreadPool>(threads))
 {
@@ -78,8 +67,7 @@ std::vector<LayerLens> LogitLens::run(std::span<const float> residual, int topK,
     std::vector<LayerLens> out(static_cast<size_t>(L));
     // Layers are independent: one per task (log-softmax, partial sort, the chosen token's rank).
     auto layer = [&](int l, int) {
-        std::vector<float> lp;
-        logSoftmax(&logits[size_t(l) * V], V, lp);
+        const std::vector<float> lp = ops::logSoftmax(std::span<const float>(&logits[size_t(l) * V], size_t(V)));
         auto better = [&](int32_t a, int32_t b) {
             return lp[size_t(a)] > lp[size_t(b)] || (lp[size_t(a)] == lp[size_t(b)] && a < b);
         };

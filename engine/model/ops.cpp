@@ -653,6 +653,13 @@ void matvec(float* out, const float* x, const TensorView& w, const float* bias, 
     matmul(out, x, w, bias, 1, pool);
 }
 
+std::vector<float> logSoftmax(std::span<const float> x)
+{
+    std::vector<float> out(x.size());
+    logSoftmax(out.data(), x.data(), int(x.size()));
+    return out;
+}
+
 void logSoftmax(float* out, const float* x, int n)
 {
     float mx = -std::numeric_limits<float>::infinity();

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <span>
+#include <vector>
 
 namespace logitscope {
 
@@ -47,6 +48,8 @@ void softmax(float* x, int n);
 void softmax(float* x, int n, float& max, float& sum);
 // out = x - log(sum(exp(x))), max subtracted, the sum in double          (n)
 void logSoftmax(float* out, const float* x, int n);
+// The same into a new row: a whole vocabulary's raw log-probabilities                     (n)
+std::vector<float> logSoftmax(std::span<const float> x);
 // out = a + b (residual)                                                (n)
 void add(float* out, const float* a, const float* b, int n);
 

@@ -369,18 +369,13 @@ void LessonPlayer::act(const LessonStep& step)
         const int n = intArg(args, "tokens", 16);
         const logitscope::SamplingParams p = greedyFor(n + 1);
         const logitscope::SessionOptions options;
-        const auto logSoftmax = [](const std::vector<float>& logits) {
-            std::vector<float> lp(logits.size());
-            logitscope::ops::logSoftmax(lp.data(), logits.data(), int(logits.size()));
-            return lp;
-        };
         logitscope::Session a(m_model, logitscope::createBackend(m_model, "cpu"), options);
         const auto prompt = a.tokenize(renderPrompt(m_prompt).text);
         const double originalPerplexity = logitscope::promptPerplexity(a.prefill(prompt, p).promptScores);
         std::vector<std::vector<float>> original;
         std::vector<int32_t> path;
         for (int i = 0; i < n; ++i) {
-            original.push_back(logSoftmax(a.currentLogits(0)));
+            original.push_back(logitscope::ops::logSoftmax(a.currentLogits(0)));
             path.push_back(a.step(0).chosen);
         }
         WeightPrecisionResult r;
@@ -397,7 +392,7 @@ void LessonPlayer::act(const LessonStep& step)
             logitscope::Session b(q, logitscope::createBackend(q, "cpu"), options);
             row.promptPerplexity = logitscope::promptPerplexity(b.prefill(prompt, p).promptScores);
             for (int i = 0; i < n; ++i) {
-                const auto lq = logSoftmax(b.currentLogits(0));
+                const auto lq = logitscope::ops::logSoftmax(b.currentLogits(0));
                 const auto& lp = original[size_t(i)];
                 double kl = 0;
                 for (size_t v = 0; v < lp.size(); ++v)

@@ -38,6 +38,8 @@ private:
     // A fused (Q + 2 KV, C) projection (gpt2, phi3) as the three views the backends read, named q, k, v.
     void splitQkv(LayerWeights& lw, const TensorView& qkv, const std::string& q, const std::string& k,
                   const std::string& v);
+    // A fused (2 F, C) feed-forward input (phi3): gate rows, then up rows.
+    void splitGateUp(LayerWeights& lw, const TensorView& gateUp, const std::string& gate, const std::string& up);
     void bindGgufNames();
     void bindHfNames();
 
@@ -107,6 +109,13 @@ void ModelLoader::splitQkv(LayerWeights& lw, const TensorView& qkv, const std::s
     lw.wv = rowSlice(qkv, Q + KV, KV, v);
 }
 
+void ModelLoader::splitGateUp(LayerWeights& lw, const TensorView& gateUp, const std::string& gate, const std::string& up)
+{
+    const int64_t F = m_model.m_config.ffn;
+    lw.wGate = rowSlice(gateUp, 0, F, gate);
+    lw.wUp = rowSlice(gateUp, F, F, up);
+}
+
 TensorView ModelLoader::transposed(const TensorView& t, const std::string& name)
 {
     if (dtypeBlockSize(t.type) != 1)
@@ -158,9 +167,7 @@ void ModelLoader::bindGgufNames()
         } else if (c.arch == Architecture::Phi3) {
             const TensorView& qkv = require(b + "attn_qkv.weight", {Q + 2 * KV, C});
             splitQkv(lw, qkv, b + "attn_q", b + "attn_k", b + "attn_v");
-            const TensorView& gateUp = require(b + "ffn_up.weight", {2 * F, C}); // gate rows, then up rows
-            lw.wGate = rowSlice(gateUp, 0, F, b + "ffn_gate");
-            lw.wUp = rowSlice(gateUp, F, F, b + "ffn_up");
+            splitGateUp(lw, require(b + "ffn_up.weight", {2 * F, C}), b + "ffn_gate", b + "ffn_up");
         } else {
             lw.wq = require(b + "attn_q.weight", {Q, C});
             lw.wk = require(b + "attn_k.weight", {KV, C});
@@ -247,9 +254,7 @@ void ModelLoader::bindHfNames()
             lw.kNorm = require(b + "self_attn.k_norm.weight", {c.headDim});
         }
         if (c.arch == Architecture::Phi3) {
-            const TensorView& gateUp = require(b + "mlp.gate_up_proj.weight", {2 * F, C}); // gate rows, then up rows
-            lw.wGate = rowSlice(gateUp, 0, F, b + "mlp.gate_proj");
-            lw.wUp = rowSlice(gateUp, F, F, b + "mlp.up_proj");
+            splitGateUp(lw, require(b + "mlp.gate_up_proj.weight", {2 * F, C}), b + "mlp.gate_proj", b + "mlp.up_proj");
         } else {
             lw.wGate = require(b + "mlp.gate_proj.weight", {F, C});
             lw.wUp = require(b + "mlp.up_proj.weight", {F, C});

@@ -254,6 +254,13 @@ void writeTokenizerFiles(const fs::path& dir, const std::string& vocabPath, nloh
             spec.bosId = int(vocab.getInt("tokenizer.ggml.bos_token_id", 1));
             spec.eosId = int(vocab.getInt("tokenizer.ggml.eos_token_id", 2));
             spec.unkId = int(vocab.getInt("tokenizer.ggml.unknown_token_id", 0));
+            // SentencePiece wants exactly one unknown piece, the unk id's; some GGUF vocabularies (Phi-3's) type
+            // their <unk> as control and their padding entries as unknown.
+            for (size_t i = 0; i < spec.pieces.size(); ++i)
+                if (int(i) == spec.unkId)
+                    spec.pieces[i].type = SpmPieceType::Unknown;
+                else if (spec.pieces[i].type == SpmPieceType::Unknown)
+                    spec.pieces[i].type = SpmPieceType::Unused;
             std::ofstream(dir / "tokenizer.model", std::ios::binary) << serializeSpmModel(spec);
             tokConfig["add_bos_token"] = vocab.getBool("tokenizer.ggml.add_bos_token", true);
         } else {

@@ -358,7 +358,7 @@ private slots:
         QTest::newRow("llama") << "llama" << "tokenizer-vectors/ggml-vocab-llama-spm.gguf";
         QTest::newRow("qwen2") << "qwen2" << "tokenizer-vectors/ggml-vocab-gpt-2.gguf";
         QTest::newRow("qwen3") << "qwen3" << "tokenizer-vectors/ggml-vocab-gpt-2.gguf";
-        QTest::newRow("phi3") << "phi3" << "tokenizer-vectors/ggml-vocab-llama-spm.gguf";
+        QTest::newRow("phi3") << "phi3" << "tokenizer-vectors/ggml-vocab-phi-3.gguf"; // <unk> typed control, padding unknown
         QTest::newRow("gpt2") << "gpt2" << "tokenizer-vectors/ggml-vocab-gpt-2.gguf";
     }
 
@@ -400,6 +400,10 @@ private slots:
             QCOMPARE(m->weights().layers[1].kNorm.data != nullptr, arch == "qwen3");
             QCOMPARE(m->config().qkvBias, arch == "qwen2" || arch == "gpt2");
         }
+
+        // The folder's tokenizer files, rebuilt from the GGUF vocabulary, split text as the GGUF does.
+        for (const char* text : {"Hello world, it's 2024!", "  tabs\tand\nnew lines <unk> here"})
+            QCOMPARE(h->tokenizer().encode(text), g->tokenizer().encode(text));
 
         const std::vector<int32_t> prompt = {1, 17, 42, 99, 5, 64, 300, 12};
         const Greedy a = greedy(dir.filePath("m.gguf").toStdString(), prompt, 12);

@@ -164,10 +164,8 @@ PromptPanel::PromptPanel(InferenceController* controller, QWidget* parent) : QWi
     });
     connect(m_bytes, &QCheckBox::toggled, m_chips, &TokenChipView::setByteView);
     connect(m_bytes, &QCheckBox::toggled, m_compareChips, &TokenChipView::setByteView);
-    connect(m_probabilities, &QCheckBox::toggled, this, [this](bool on) {
-        m_controller->promptTokens()->setProbabilityColours(on);
-        updateScores();
-    });
+    // The chips' colours change through the model; its reset refreshes the legend and the summary line.
+    connect(m_probabilities, &QCheckBox::toggled, controller->promptTokens(), &PromptTokensModel::setProbabilityColours);
     connect(controller->promptTokens(), &QAbstractItemModel::modelReset, this, &PromptPanel::updateScores);
     connect(m_compare, &QComboBox::currentIndexChanged, this, &PromptPanel::chooseComparison);
     connect(controller, &InferenceController::promptTokensAvailable, this, &PromptPanel::showTokens);

@@ -38,6 +38,12 @@ QString lessonsDir()
     return QStringLiteral(LOGITSCOPE_SOURCE_DIR "/resources/lessons");
 }
 
+// A bundled lesson, read from resources/lessons.
+Lesson bundledLesson(const char* file)
+{
+    return loadLessonFile(QDir(lessonsDir()).filePath(QString::fromLatin1(file)).toStdString());
+}
+
 QString bundledTokenizerPath()
 {
     return QStringLiteral(LOGITSCOPE_SOURCE_DIR "/resources/tokenizers/brown-byte-bpe/tokenizer.json");
@@ -372,8 +378,7 @@ private slots:
         const QString model = findDefaultModel();
         if (model.isEmpty())
             QSKIP("no bundled model");
-        LessonPlayer player(loadLessonFile(QDir(lessonsDir()).filePath(QStringLiteral("04-temperature.json")).toStdString()),
-                            model.toStdString());
+        LessonPlayer player(bundledLesson("04-temperature.json"), model.toStdString());
         player.playNext();   // prefill: three lanes at the same step
         QCOMPARE(player.laneCount(), 3);
         LessonCheck up{"entropy_order", {{"kind", "entropy_order"}, {"lanes", {0, 1, 2}}, {"direction", "increasing"}}, ""};
@@ -391,8 +396,7 @@ private slots:
         const QString model = findDefaultModel();
         if (model.isEmpty())
             QSKIP("no bundled model");
-        LessonPlayer player(loadLessonFile(QDir(lessonsDir()).filePath(QStringLiteral("12-quantization.json")).toStdString()),
-                            model.toStdString());
+        LessonPlayer player(bundledLesson("12-quantization.json"), model.toStdString());
         player.playNext();   // prefill
         player.playNext();   // weight-precision
         QVERIFY(player.weightPrecision().has_value());

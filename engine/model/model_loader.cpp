@@ -150,8 +150,6 @@ void ModelLoader::bindGgufNames()
         lw.ffnNorm = require(b + "ffn_norm.weight", {C});
         lw.wo = require(b + "attn_output.weight", {C, Q});
         lw.wDown = require(b + "ffn_down.weight", {C, F});
-        if (c.arch != Architecture::Phi3)
-            lw.wUp = require(b + "ffn_up.weight", {F, C});
         if (gpt2) {
             lw.attnNormBias = require(b + "attn_norm.bias", {C});
             lw.ffnNormBias = require(b + "ffn_norm.bias", {C});
@@ -162,6 +160,7 @@ void ModelLoader::bindGgufNames()
             lw.bk = vectorSlice(bqkv, Q, KV, b + "attn_k.bias");
             lw.bv = vectorSlice(bqkv, Q + KV, KV, b + "attn_v.bias");
             lw.bo = require(b + "attn_output.bias", {C});
+            lw.wUp = require(b + "ffn_up.weight", {F, C});
             lw.bUp = require(b + "ffn_up.bias", {F});
             lw.bDown = require(b + "ffn_down.bias", {C});
         } else if (c.arch == Architecture::Phi3) {
@@ -173,6 +172,7 @@ void ModelLoader::bindGgufNames()
             lw.wk = require(b + "attn_k.weight", {KV, C});
             lw.wv = require(b + "attn_v.weight", {KV, C});
             lw.wGate = require(b + "ffn_gate.weight", {F, C});
+            lw.wUp = require(b + "ffn_up.weight", {F, C});
             if (c.qkvBias) {
                 lw.bq = require(b + "attn_q.bias", {Q});
                 lw.bk = require(b + "attn_k.bias", {KV});

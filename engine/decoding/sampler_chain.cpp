@@ -1,6 +1,7 @@
 // SamplerChain (see sampler_chain.h): builds the stage list, runs it with snapshots, chooses a token.
 #include "decoding/sampler_chain.h"
 
+#include "decoding/grammar/grammar_stage.h"
 #include "decoding/philox.h"
 #include "decoding/sampler_stages.h"
 
@@ -81,6 +82,10 @@ std::unique_ptr<SamplerStage> makeStage(StageId id, const SamplingParams& p)
 SamplerChain::SamplerChain(const SamplingParams& params, SamplerChainOptions options)
     : m_params(params), m_options(options), m_greedy(params.isGreedy())
 {
+    // --- constrained decoding: the grammar stage runs first, whatever the order ---
+    if (hasGrammar(params))
+        m_stages.push_back(std::make_unique<GrammarStage>());
+    // --- end constrained decoding ---
     for (StageId id : stageOrder(params.order)) {
         std::unique_ptr<SamplerStage> stage = makeStage(id, params);
         if (stage && !(m_greedy && stage->isWarper()))
@@ -135,8 +140,11 @@ void SamplerChain::run(std::span<const float> logits, const SamplingContext& ctx
     for (const auto& stage : m_stages) {
         m_set.clearChanges();
         stage->apply(m_set, ctx);
-        if (snapshots)
+        if (snapshots) {
             snapshots->push_back(snapshot(stage->name(), &snapshots->back(), stage->preservesOrder()));
+            if (const auto* g = dynamic_cast<const GrammarStage*>(stage.get())) // constrained decoding
+                g->annotate(snapshots->back(), m_options.snapshotTop);
+        }
     }
     m_set.clearChanges();
 }

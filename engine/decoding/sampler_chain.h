@@ -11,6 +11,9 @@
 //                temperature, min_p, top_k, top_p, typical_p           (vLLM V1 Sampler.forward)
 //   LlamaCpp:    min_new_tokens, no_repeat_ngram, repetition_penalty, presence_frequency,
 //                top_k, typical_p, top_p, min_p, temperature           (llama.cpp common sampler defaults)
+// A grammar (SamplingParams::grammar / jsonSchema) adds the "grammar" stage before all of them, in every
+// order (llama.cpp applies it first when it resamples, vLLM masks the logits first); it needs
+// SamplingContext::grammar.
 // When greedy (temperature 0 or the greedy flag) the warpers (temperature and truncations) are left out,
 // as Hugging Face does for do_sample=False, and the choice is the argmax (lowest id on ties).
 // A seeded draw u = philoxUniform(seed, lane, step) picks the first survivor, in ascending id order, whose
@@ -35,6 +38,10 @@ struct StageSnapshot {
     float entropy = 0;              // of the softmax over the survivors, nats
     std::vector<Candidate> top;     // best first (logit, then id); prob = softmax after this stage
     std::vector<int32_t> penalised; // ids whose logit this stage changed or masked (penalty stages only)
+    // --- constrained decoding: the "grammar" stage only ---
+    float removedMass = 0;             // probability mass the grammar masked (of the distribution it received)
+    std::vector<Candidate> forbidden;  // the most likely masked candidates, best first, prob before the mask
+    std::string grammarPosition;       // where the grammar's parser stood (GrammarMatcher::describe)
 };
 
 struct SampleResult {

@@ -12,12 +12,15 @@
 
 namespace logitscope {
 
+struct GrammarConstraint; // decoding/grammar/grammar_stage.h
+
 struct SamplingContext {
     std::span<const int32_t> promptIds;    // the prompt as fed to the model (BOS included)
     std::span<const int32_t> generatedIds; // tokens generated so far in this lane
     std::vector<int32_t> eosIds;           // end-of-sequence ids (min-new-tokens masks them)
     uint64_t lane = 0;                     // RNG stream: philox(seed, lane, step)
     uint64_t step = 0;
+    const GrammarConstraint* grammar = nullptr; // the lane's grammar state (constrained decoding), or none
 };
 
 class SamplerStage {

@@ -2,6 +2,7 @@
 #include "decoding/sampling_params.h"
 
 #include "common/error.h"
+#include "decoding/grammar/grammar_stage.h"
 
 #include <nlohmann/json.hpp>
 
@@ -80,6 +81,9 @@ void validate(const SamplingParams& p, int contextRemaining)
     if (p.numReturnSequences > p.numBeams)
         fail("num_return_sequences", "(" + std::to_string(p.numReturnSequences) + ") is larger than num_beams ("
                                          + std::to_string(p.numBeams) + ")");
+    // --- constrained decoding: the grammar must parse (Error names the field, line and column) ---
+    if (hasGrammar(p))
+        compileGrammar(p);
 }
 
 const char* samplerOrderName(SamplerOrder order)
@@ -125,6 +129,16 @@ nlohmann::json toJson(const SamplingParams& p)
     else
         j["early_stopping"] = p.earlyStopping == EarlyStopping::True;
     j["num_return_sequences"] = p.numReturnSequences;
+    // --- constrained decoding (only when set, so settings files without one read as before) ---
+    if (!p.grammar.empty())
+        j["grammar"] = p.grammar;
+    if (!p.jsonSchema.empty()) {
+        try {
+            j["json_schema"] = nlohmann::json::parse(p.jsonSchema);
+        } catch (const nlohmann::json::parse_error&) {
+            j["json_schema"] = p.jsonSchema; // kept as text; validate() names the problem
+        }
+    }
     return j;
 }
 
@@ -221,6 +235,17 @@ SamplingParams samplingParamsFromJson(const nlohmann::json& j)
                 p.earlyStopping = EarlyStopping::Never;
             else
                 fail(key, "must be true, false or \"never\", got " + brief(v));
+        } else if (key == "grammar") { // --- constrained decoding ---
+            if (!v.is_string())
+                fail(key, "must be GBNF text (a string), got " + typeName(v));
+            p.grammar = v.get<std::string>();
+        } else if (key == "json_schema") {
+            if (v.is_string())
+                p.jsonSchema = v.get<std::string>();
+            else if (v.is_object() || v.is_boolean())
+                p.jsonSchema = v.dump();
+            else
+                fail(key, "must be a JSON Schema (an object), got " + typeName(v));
         } else {
             throw Error("unknown sampling setting '" + key + "'");
         }

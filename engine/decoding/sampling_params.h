@@ -42,6 +42,13 @@ struct SamplingParams {
     bool greedy = false;            // argmax after the logits processors (as HF do_sample=False)
     SamplerOrder order = SamplerOrder::HuggingFace;
 
+    // --- constrained decoding (grammar stage, decoding/grammar/) ---
+    // GBNF text (llama.cpp's `grammar`), or a JSON Schema as JSON text (llama.cpp's `json_schema`); at most
+    // one. The "grammar" stage runs first in every order and masks what the grammar forbids.
+    std::string grammar;
+    std::string jsonSchema;
+    // --- end constrained decoding ---
+
     // Beam search (numBeams > 1): HF semantics, sampling stages are not used.
     int numBeams = 1;               // [1, 64]
     double lengthPenalty = 1.0;

@@ -4,6 +4,7 @@
 #include "decoding/session.h"
 
 #include "common/error.h"
+#include "decoding/grammar/grammar_stage.h"
 #include "model/ops.h"
 
 #include <algorithm>
@@ -52,6 +53,7 @@ struct Session::Lane {
     std::vector<float> residual;     // (L, C) residual stream of the last forwarded token (logit lens)
     double lastForwardMs = 0;        // the forward pass that produced `logits`
     StopMatcher stop;
+    std::unique_ptr<GrammarConstraint> grammar; // constrained decoding: state after `generated`, or none
 };
 
 Session::Session(std::shared_ptr<const Model> model, std::unique_ptr<Backend> backend, SessionOptions options)
@@ -213,8 +215,35 @@ PrefillRecord Session::prefill(const std::vector<int32_t>& promptIds, const Samp
     return rec;
 }
 
+std::unique_ptr<GrammarConstraint> Session::makeGrammar(const Lane& lane, const SamplingParams& params) const
+{
+    std::shared_ptr<const GrammarMatcher> matcher = compileGrammar(params);
+    if (!matcher)
+        return nullptr;
+    if (!m_grammarVocab)
+        m_grammarVocab = GrammarVocabulary::fromTokenizer(m_model->tokenizer());
+    auto g = std::make_unique<GrammarConstraint>();
+    g->matcher = std::move(matcher);
+    g->vocab = m_grammarVocab;
+    g->state = g->matcher->initial();
+    for (size_t i = 0; i < lane.generated.size(); ++i)
+        if (!g->accept(lane.generated[i]))
+            throw Error(std::string(params.grammar.empty() ? "json_schema" : "grammar") + ": lane " +
+                        std::to_string(lane.info.id) + "'s text so far does not fit it (token " + std::to_string(i) +
+                        " is forbidden there); rewind before setting it, since a grammar covers the whole output");
+    return g;
+}
+
+std::string Session::grammarPosition(int id) const
+{
+    const Lane& l = lane_(id);
+    return l.grammar ? l.grammar->position() : std::string();
+}
+
 void Session::applySampling(Lane& lane, const SamplingParams& params)
 {
+    std::unique_ptr<GrammarConstraint> grammar = makeGrammar(lane, params); // may throw: nothing changed yet
+    lane.grammar = std::move(grammar);
     SamplerChainOptions opt;
     opt.snapshotTop = m_options.topCandidates;
     lane.chain = std::make_unique<SamplerChain>(params, opt);
@@ -284,6 +313,7 @@ SamplingContext Session::contextFor(const Lane& l) const
     ctx.eosIds = m_model->tokenizer().eosIds();
     ctx.lane = 0; // one RNG stream for every lane: lanes differ only by their settings
     ctx.step = uint64_t(l.generated.size());
+    ctx.grammar = l.grammar.get();
     return ctx;
 }
 
@@ -296,6 +326,9 @@ StepRecord Session::preview(int id) const
     StepRecord rec;
     rec.sample = l.chain->sample(l.logits, contextFor(l));
     rec.sampleMs = msSince(t0);
+    if (rec.sample.chosen < 0 && l.grammar)
+        throw Error("lane " + std::to_string(id) + ", step " + std::to_string(l.generated.size()) +
+                    ": the grammar allows nothing here (" + l.grammar->position() + ")");
     fillRecord(l, rec, rec.sample.chosen, false);
     return rec;
 }
@@ -385,6 +418,23 @@ std::vector<StepRecord> Session::advance(const std::vector<int>& ids, const std:
             rec.sample = l.chain->sample(l.logits, contextFor(l)); // the distribution the user overrode
         }
         rec.sampleMs = msSince(t0);
+        // --- constrained decoding: nothing allowed, or a forced token the grammar forbids, ends the step
+        // with an error and leaves every lane of this call as it was ---
+        if (l.grammar && (token < 0 || !l.grammar->allows(token))) {
+            const std::string where = l.grammar->position();
+            for (size_t k = 0; k < i; ++k) {
+                Lane& done = lane_(ids[k]);
+                done.generated.pop_back();
+                done.history.pop_back();
+                done.info.finished = false;
+                done.info.finish = FinishReason::None;
+                applySampling(done, done.params);
+            }
+            const std::string at = "lane " + std::to_string(ids[i]) + ", step " + std::to_string(l.generated.size());
+            if (token < 0)
+                throw Error(at + ": the grammar allows nothing here (" + where + ")");
+            throw Error(at + ": token id " + std::to_string(token) + " is forbidden by the grammar here (" + where + ")");
+        }
         fillRecord(l, rec, token, !forced.empty());
         rec.attention = l.attention;
         fillLens(l, rec);
@@ -393,6 +443,8 @@ std::vector<StepRecord> Session::advance(const std::vector<int>& ids, const std:
         const StopFeed fed = l.stop.feed(rec.bytes);
         rec.text = fed.text;
         l.generated.push_back(token);
+        if (l.grammar)
+            l.grammar->accept(token); // allowed (checked above)
         const int generatedCount = int(l.generated.size());
         if (std::find(eos.begin(), eos.end(), token) != eos.end()) {
             rec.finish = FinishReason::Eos;
@@ -574,6 +626,8 @@ BeamResult Session::beamSearch(const SamplingParams& params)
     if (m_prompt.empty())
         throw Error("beam search: no prompt (prefill first)");
     validate(params, m_model->config().contextLength - int(m_prompt.size()));
+    if (hasGrammar(params))
+        throw Error("grammar: beam search does not take a grammar (constrained decoding runs in the lanes)");
     if (params.numBeams < 2)
         throw Error("num_beams: beam search needs at least 2 beams, got " + std::to_string(params.numBeams));
     SessionBeamHost host(

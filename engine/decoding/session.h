@@ -23,6 +23,9 @@
 
 namespace logitscope {
 
+struct GrammarConstraint;  // decoding/grammar/grammar_stage.h
+struct GrammarVocabulary;  // decoding/grammar/token_trie.h
+
 struct SessionOptions {
     bool captureAttention = false; // attention rows in every StepRecord and the prompt's T x T
     bool promptLogprobs = true;    // score every prompt token (PrefillRecord::promptScores) from the prefill's logits
@@ -81,6 +84,7 @@ public:
     void closeLane(int lane); // the root lane cannot be closed
 
     // Sampling settings, changeable at any moment; validated (Error names the field, nothing applied).
+    // A grammar covers the lane's whole output: one the text generated so far does not fit is refused.
     void setSampling(int lane, const SamplingParams& params);
     const SamplingParams& sampling(int lane) const;
 
@@ -102,6 +106,8 @@ public:
     std::string text(int lane) const;           // the lane's output text (cut before a matched stop string)
     LaneMetrics metrics(int lane) const;
     const std::vector<float>& currentLogits(int lane) const;
+    // Constrained decoding: where the lane's grammar parser stands ("" without a grammar).
+    std::string grammarPosition(int lane) const;
     // (L, C) residual stream after each layer from the forward pass that gave currentLogits(); empty when
     // the logit lens is off. Project it with LogitLens (model/logit_lens.h).
     const std::vector<float>& currentResidual(int lane) const;
@@ -126,6 +132,8 @@ private:
                                                  const LogitRows& allLogits, bool capture, bool residual = false);
     std::vector<StepRecord> advance(const std::vector<int>& lanes, const std::vector<int32_t>& forced);
     void applySampling(Lane& lane, const SamplingParams& params);
+    // Constrained decoding: the lane's grammar with its generated tokens replayed (nullptr without one).
+    std::unique_ptr<GrammarConstraint> makeGrammar(const Lane& lane, const SamplingParams& params) const;
     void restoreLogits(Lane& lane);
     SamplingContext contextFor(const Lane& lane) const;
     void fillRecord(const Lane& lane, StepRecord& rec, int32_t token, bool forced) const;
@@ -145,6 +153,7 @@ private:
     std::map<int, std::unique_ptr<Lane>> m_lanes;
     int m_nextLane = 0;
     std::unique_ptr<LogitLens> m_lens; // made on first use of SessionOptions::logitLens
+    mutable std::shared_ptr<const GrammarVocabulary> m_grammarVocab; // token bytes + trie, on first grammar
 };
 
 } // namespace logitscope

@@ -233,7 +233,19 @@ void TestGrammar::partialUtf8Tokens()
     // Bytes that are no UTF-8 at all, or a continuation byte without a lead.
     GrammarState bad = m.initial();
     QVERIFY(!m.advance(bad, "\xA9"));
-    GrammarState bad2 = matcherOf("root ::= .*").initial();
+    // Overlong encodings never stand for the character they spell (E0 80 A2 would be '"').
+auto quote = matcherOf("root ::= \"\\\"\" | [\\x80-\\xFF]");
+GrammarState ov = quote.initial();
+QVERIFY(!quote.advance(ov, "\xE0\x80\xA2"));
+GrammarState ov1 = quote.initial();
+QVERIFY(!quote.advance(ov1, "\xE0\x80")); // refused as soon as no valid completion is left
+GrammarState ov2 = quote.initial();
+QVERIFY(!quote.advance(ov2, "\xC0\xA2"));
+GrammarState ok2 = quote.initial();
+QVERIFY(quote.advance(ok2, "\xC3\xA9") && quote.accepting(ok2));
+GrammarState ok3 = quote.initial();
+QVERIFY(quote.advance(ok3, "\"") && quote.accepting(ok3));
+GrammarState bad2 = matcherOf("root ::= .*").initial();
     QVERIFY(!matcherOf("root ::= .*").advance(bad2, "\xFF"));
     // A 4-byte character in pieces through a class range.
     auto e = matcherOf("root ::= [\\U0001F600-\\U0001F64F]");

@@ -84,9 +84,13 @@ void GrammarMatcher::stepCodePoint(const GrammarStacks& in, uint32_t cp, Grammar
 void GrammarMatcher::keepPartial(const GrammarStacks& in, const PartialUtf8& p, GrammarStacks& out) const
 {
     // Keep the stacks whose terminal accepts some character that starts with the bytes read so far.
-    const uint32_t lo = p.value << (6 * p.remaining);
-    const uint32_t hi = lo | ((1u << (6 * p.remaining)) - 1);
+    // Not below the least code point of this length: shorter ones would be overlong forms.
+    const uint32_t least = p.length == 2 ? 0x80 : p.length == 3 ? 0x800 : 0x10000;
+    const uint32_t lo = std::max(least, p.value << (6 * p.remaining));
+    const uint32_t hi = std::min<uint32_t>(0x10FFFF, (p.value << (6 * p.remaining)) | ((1u << (6 * p.remaining)) - 1));
     out.clear();
+    if (lo > hi)
+        return;
     for (size_t i = 0; i < in.size(); ++i) {
         const auto st = in.stack(i);
         if (!st.empty() && m_grammar->elements[size_t(st.back())].mayMatch(lo, hi))
@@ -103,12 +107,12 @@ bool GrammarMatcher::advanceByte(const GrammarState& in, uint8_t b, GrammarState
             out.partial = {};
             return !out.stacks.empty();
         }
-        if (b >= 0xC0 && b <= 0xDF)
-            p = {uint32_t(b & 0x1F), 1};
+        if (b >= 0xC2 && b <= 0xDF) // C0, C1 only start overlong encodings
+            p = {uint32_t(b & 0x1F), 1, 2};
         else if (b >= 0xE0 && b <= 0xEF)
-            p = {uint32_t(b & 0x0F), 2};
-        else if (b >= 0xF0 && b <= 0xF7)
-            p = {uint32_t(b & 0x07), 3};
+            p = {uint32_t(b & 0x0F), 2, 3};
+        else if (b >= 0xF0 && b <= 0xF4)
+            p = {uint32_t(b & 0x07), 3, 4};
         else {
             out.stacks.clear(); // a continuation byte with no lead, or no UTF-8 at all
             return false;
@@ -121,9 +125,11 @@ bool GrammarMatcher::advanceByte(const GrammarState& in, uint8_t b, GrammarState
         out.stacks.clear(); // the character was cut short
         return false;
     }
-    PartialUtf8 p{(in.partial.value << 6) | uint32_t(b & 0x3F), in.partial.remaining - 1};
+    PartialUtf8 p{(in.partial.value << 6) | uint32_t(b & 0x3F), in.partial.remaining - 1, in.partial.length};
     if (p.remaining == 0) {
-        if (p.value > 0x10FFFF || (p.value >= 0xD800 && p.value <= 0xDFFF)) {
+        // Refuse overlong forms (E0 80 A2 is not '"'), code points past U+10FFFF and surrogates.
+        const uint32_t least = p.length == 2 ? 0x80 : p.length == 3 ? 0x800 : 0x10000;
+        if (p.value < least || p.value > 0x10FFFF || (p.value >= 0xD800 && p.value <= 0xDFFF)) {
             out.stacks.clear();
             return false;
         }

@@ -43,6 +43,7 @@ private:
 struct PartialUtf8 {
     uint32_t value = 0;
     int remaining = 0;
+    int length = 0; // bytes of the whole character (overlong encodings are refused when it completes)
     bool operator==(const PartialUtf8&) const = default;
 };
 

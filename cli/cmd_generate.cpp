@@ -3,6 +3,8 @@
 #include "commands.h"
 
 #include "common/error.h"
+#include "decoding/grammar/gbnf_parser.h"
+#include "decoding/grammar/json_schema_grammar.h"
 #include "decoding/session.h"
 #include "formats/mapped_file.h"
 #include "model/bandwidth.h"
@@ -65,6 +67,23 @@ SamplingParams samplingFromArgs(const Args& a)
     else
         throw Error("--early-stopping: expected true, false or never, got '" + early + "'");
     p.numReturnSequences = a.integer("num-return", 1);
+    // --- constrained decoding: --grammar FILE.gbnf / --json-schema FILE.json (errors name the file) ---
+    for (const char* opt : {"grammar", "json-schema"}) {
+        const std::string path = a.str(opt, "");
+        if (path.empty())
+            continue;
+        std::ifstream in(path, std::ios::binary);
+        if (!in)
+            throw Error("--" + std::string(opt) + ": cannot read '" + path + "'");
+        const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        if (std::string(opt) == "grammar") {
+            parseGbnf(text, path); // "<path>: line L, column C: ..."
+            p.grammar = text;
+        } else {
+            parseGbnf(jsonSchemaToGbnf(text, path), path + " (converted grammar)");
+            p.jsonSchema = text;
+        }
+    }
     return p;
 }
 
@@ -112,7 +131,16 @@ Json stageJson(const StageSnapshot& s)
     Json top = Json::array();
     for (const Candidate& c : s.top)
         top.push_back({{"id", c.id}, {"logit", std::isfinite(c.logit) ? Json(c.logit) : Json()}, {"prob", c.prob}});
-    return {{"name", s.name}, {"survivors", s.survivors}, {"entropy", s.entropy}, {"top", top}, {"penalised", s.penalised}};
+    Json out = {{"name", s.name}, {"survivors", s.survivors}, {"entropy", s.entropy}, {"top", top}, {"penalised", s.penalised}};
+    if (s.name == "grammar") { // constrained decoding: what the grammar removed, and where it stood
+        Json forbidden = Json::array();
+        for (const Candidate& c : s.forbidden)
+            forbidden.push_back({{"id", c.id}, {"prob", c.prob}});
+        out["removed_mass"] = s.removedMass;
+        out["forbidden"] = std::move(forbidden);
+        out["grammar_position"] = s.grammarPosition;
+    }
+    return out;
 }
 
 // "lens": [[{"id", "logprob"}, ... top-k] per layer]

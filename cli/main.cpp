@@ -26,7 +26,7 @@ commands:
              [--kv-type f32|f16] [--requantize q8_0|q6_k|q4_k_m|q2_k|...] [--no-chat-template] [--system S]
              [--temperature T] [--top-k K] [--top-p P] [--min-p P] [--typical-p P]
              [--repetition-penalty R] [--presence-penalty P] [--frequency-penalty F] [--no-repeat-ngram N]
-             [--min-new-tokens N] [--stop S]... [--seed S] [--order hf|vllm|llama.cpp]
+             [--min-new-tokens N] [--stop S]... [--grammar FILE.gbnf | --json-schema FILE.json] [--seed S] [--order hf|vllm|llama.cpp]
              [--beams N] [--length-penalty L] [--early-stopping true|false|never] [--num-return N]
              [--trace FILE] [--logit-lens] [--json]
   perplexity --model PATH --file PATH|--text S [--window N] [--stride N] [--device D] [--threads N]

@@ -1,5 +1,6 @@
 // Grammar helpers (see grammar.h): terminal matching and GBNF rendering of single elements.
 #include "decoding/grammar/grammar.h"
+#include "tokenizer/utf8.h"
 
 #include <cstdio>
 
@@ -76,21 +77,7 @@ std::string charText(uint32_t cp, bool inClass)
         return buf;
     }
     std::string out;
-    if (cp < 0x80) {
-        out += char(cp);
-    } else if (cp < 0x800) {
-        out += char(0xC0 | (cp >> 6));
-        out += char(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        out += char(0xE0 | (cp >> 12));
-        out += char(0x80 | ((cp >> 6) & 0x3F));
-        out += char(0x80 | (cp & 0x3F));
-    } else {
-        out += char(0xF0 | (cp >> 18));
-        out += char(0x80 | ((cp >> 12) & 0x3F));
-        out += char(0x80 | ((cp >> 6) & 0x3F));
-        out += char(0x80 | (cp & 0x3F));
-    }
+    utf8::append(out, cp);
     return out;
 }
 

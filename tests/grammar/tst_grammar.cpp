@@ -13,6 +13,7 @@
 #include <QtTest>
 
 #include <cmath>
+#include <optional>
 #include <random>
 
 using namespace logitscope;
@@ -34,6 +35,7 @@ private slots:
     void trieMaskMatchesTokenByTokenCheck();
     void stageMasksAndReportsRemovedMass();
     void settingsCarryTheGrammar();
+    void integerBoundsSpellOutTheRange();
     void jsonSchemaConversion();
 };
 
@@ -351,11 +353,53 @@ void TestGrammar::settingsCarryTheGrammar()
     both.jsonSchema = s.jsonSchema;
     QVERIFY(errorOf([&] { validate(both, -1); }).contains("both set"));
     SamplingParams badSchema;
-    badSchema.jsonSchema = R"({"type":"object","properties":{"a":{"type":"integer","minimum":3}}})";
+    badSchema.jsonSchema = R"({"type":"object","properties":{"a":{"type":"string","format":"date"}}})";
     QCOMPARE(errorOf([&] { validate(badSchema, -1); }),
-             QString("json_schema: at #/properties/a: keyword 'minimum' is not supported (supported: type, properties, "
+             QString("json_schema: at #/properties/a: keyword 'format' is not supported (supported: type, properties, "
                      "required, additionalProperties, enum, const, items, minItems, maxItems, minLength, maxLength, "
-                     "pattern, $ref, anyOf, oneOf)"));
+                     "pattern, minimum, maximum, exclusiveMinimum, exclusiveMaximum, $ref, anyOf, oneOf)"));
+    SamplingParams numberBounds;
+    numberBounds.jsonSchema = R"({"type":"number","minimum":0.5})";
+    QCOMPARE(errorOf([&] { validate(numberBounds, -1); }),
+             QString("json_schema: at #: keyword 'minimum' does not apply to type 'number'"));
+    SamplingParams empty;
+    empty.jsonSchema = R"({"type":"integer","minimum":3,"exclusiveMaximum":3})";
+    QVERIFY(errorOf([&] { validate(empty, -1); }).contains("no integer lies between the minimum and the maximum"));
+}
+
+void TestGrammar::integerBoundsSpellOutTheRange()
+{
+    // Every integer in [-1200, 1200] (and a few far ones) is accepted exactly when the schema's bounds hold.
+    struct Case {
+        const char* schema;
+        std::optional<long long> lo, hi;
+    };
+    const Case cases[] = {
+        {R"({"type":"integer","minimum":0,"maximum":120})", 0, 120},
+        {R"({"type":"integer","minimum":-37,"maximum":1005})", -37, 1005},
+        {R"({"type":"integer","minimum":-1000,"maximum":-19})", -1000, -19},
+        {R"({"type":"integer","minimum":7})", 7, std::nullopt},
+        {R"({"type":"integer","maximum":-3})", std::nullopt, -3},
+        {R"({"type":"integer","maximum":250})", std::nullopt, 250},
+        {R"({"type":"integer","exclusiveMinimum":9,"exclusiveMaximum":100})", 10, 99},
+        {R"({"type":"integer","minimum":2.5,"maximum":10.5})", 3, 10},
+        {R"({"type":"integer","minimum":100,"maximum":100})", 100, 100},
+    };
+    for (const Case& c : cases) {
+        auto m = matcherOf(jsonSchemaToGbnf(c.schema));
+        for (long long v = -1200; v <= 1200; ++v) {
+            const bool inRange = (!c.lo || v >= *c.lo) && (!c.hi || v <= *c.hi);
+            const std::string text = std::to_string(v);
+            QVERIFY2(m.acceptsString(text) == inRange, qPrintable(QString("%1 on %2").arg(c.schema).arg(v)));
+        }
+        for (const char* far : {"123456789012", "-98765432109"}) {
+            const long long v = std::stoll(far);
+            QCOMPARE(m.acceptsString(far), (!c.lo || v >= *c.lo) && (!c.hi || v <= *c.hi));
+        }
+        QVERIFY(!m.acceptsString("007"));  // no leading zeros
+        QVERIFY(!m.acceptsString("-0"));
+        QVERIFY(!m.acceptsString("1.0"));
+    }
 }
 
 void TestGrammar::jsonSchemaConversion()

@@ -7,7 +7,9 @@
 
 #include <algorithm>
 #include <functional>
+#include <cmath>
 #include <map>
+#include <optional>
 #include <set>
 
 namespace logitscope {
@@ -43,6 +45,78 @@ std::string sanitize(const std::string& name)
     for (char c : name)
         out += ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) ? c : '-';
     return out.empty() ? std::string("x") : out;
+}
+
+// --- integer ranges (minimum / maximum / exclusiveMinimum / exclusiveMaximum on "integer") ---
+// GBNF for the decimal numbers of `lo`..`hi`, two digit strings of one length (no sign, leading digits
+// as given): the usual split into a prefix that follows `lo`, a free middle, and a prefix that follows `hi`.
+std::string sameLengthRange(const std::string& lo, const std::string& hi)
+{
+    const size_t n = lo.size();
+    if (lo == hi)
+        return literal(lo);
+    auto digits = [](char a, char b) { return a == b ? literal(std::string(1, a)) : "[" + std::string(1, a) + "-" + b + "]"; };
+    auto any = [](size_t count) { return count == 0 ? std::string() : count == 1 ? std::string(" [0-9]") : " [0-9]{" + std::to_string(count) + "}"; };
+    if (n == 1)
+        return digits(lo[0], hi[0]);
+    if (lo[0] == hi[0])
+        return literal(std::string(1, lo[0])) + " (" + sameLengthRange(lo.substr(1), hi.substr(1)) + ")";
+    const std::string loRest = lo.substr(1), hiRest = hi.substr(1);
+    const bool loFree = loRest == std::string(n - 1, '0'), hiFree = hiRest == std::string(n - 1, '9');
+    char midLo = char(lo[0] + (loFree ? 0 : 1)), midHi = char(hi[0] - (hiFree ? 0 : 1));
+    std::vector<std::string> parts;
+    if (!loFree)
+        parts.push_back(literal(std::string(1, lo[0])) + " (" + sameLengthRange(loRest, std::string(n - 1, '9')) + ")");
+    if (midLo <= midHi)
+        parts.push_back(digits(midLo, midHi) + any(n - 1));
+    if (!hiFree)
+        parts.push_back(literal(std::string(1, hi[0])) + " (" + sameLengthRange(std::string(n - 1, '0'), hiRest) + ")");
+    std::string out;
+    for (const auto& part : parts)
+        out += (out.empty() ? "" : " | ") + part;
+    return out;
+}
+
+constexpr int64_t kMaxBound = 999'999'999'999'999; // 15 digits: integers of the grammar have at most 16
+
+// GBNF for the integers a..b (0 <= a; b < 0 means no upper bound), without leading zeros.
+std::string nonNegativeRange(int64_t a, int64_t b)
+{
+    std::vector<std::string> parts;
+    const std::string as = std::to_string(a);
+    const size_t lastLength = b < 0 ? as.size() : std::to_string(b).size();
+    int64_t start = a;
+    for (size_t len = as.size(); len <= lastLength; ++len) {
+        const int64_t top = len >= 16 ? kMaxBound : int64_t(std::stoll(std::string(len, '9')));
+        const int64_t end = b < 0 ? top : std::min(b, top);
+        if (start <= end)
+            parts.push_back(sameLengthRange(std::to_string(start), std::to_string(end)));
+        start = end + 1;
+    }
+    if (b < 0 && as.size() < 16)
+        parts.push_back("[1-9] [0-9]{" + std::to_string(as.size()) + ",15}"); // every longer number
+    std::string out;
+    for (const auto& part : parts)
+        out += (out.empty() ? "(" : " | (") + part + ")";
+    return out;
+}
+
+// GBNF for the integers in [lo, hi]; a missing bound is open.
+std::string integerRange(std::optional<int64_t> lo, std::optional<int64_t> hi)
+{
+    std::vector<std::string> parts;
+    if (!lo || *lo < 0) {
+        // Negative numbers -x with x in [max(1, -hi), -lo].
+        const int64_t xa = hi && *hi < 0 ? -*hi : 1;
+        const int64_t xb = lo ? -*lo : -1;
+        parts.push_back("\"-\" (" + nonNegativeRange(xa, xb) + ")");
+    }
+    if (!hi || *hi >= 0)
+        parts.push_back(nonNegativeRange(lo && *lo > 0 ? *lo : 0, hi ? *hi : -1));
+    std::string out;
+    for (const auto& part : parts)
+        out += (out.empty() ? "(" : " | (") + part + ")";
+    return out;
 }
 
 class Converter {
@@ -141,12 +215,14 @@ private:
                                                       "$comment", "definitions", "$defs", "readOnly", "writeOnly", "deprecated"};
         static const std::set<std::string> known = {"type", "properties", "required", "additionalProperties", "enum", "const",
                                                     "items", "minItems", "maxItems", "minLength", "maxLength", "pattern",
-                                                    "$ref", "anyOf", "oneOf"};
+                                                    "$ref", "anyOf", "oneOf", "minimum", "maximum",
+                                                    "exclusiveMinimum", "exclusiveMaximum"};
         for (auto it = schema.begin(); it != schema.end(); ++it)
             if (!ignored.count(it.key()) && !known.count(it.key()))
                 fail(path, "keyword '" + it.key() + "' is not supported (supported: type, properties, required, "
                                                     "additionalProperties, enum, const, items, minItems, maxItems, "
-                                                    "minLength, maxLength, pattern, $ref, anyOf, oneOf)");
+                                                    "minLength, maxLength, pattern, minimum, maximum, "
+                                                    "exclusiveMinimum, exclusiveMaximum, $ref, anyOf, oneOf)");
 
         if (schema.contains("$ref")) {
             if (schema.size() > 1) {
@@ -205,6 +281,8 @@ private:
                 types.push_back("array");
             else if (schema.contains("minLength") || schema.contains("maxLength") || schema.contains("pattern"))
                 types.push_back("string");
+            else if (hasBounds(schema))
+                fail(path, "minimum/maximum need \"type\": \"integer\" (bounds on other numbers are not supported)");
             else
                 return prim("value");
         }
@@ -288,7 +366,8 @@ private:
                     fail(path, "keyword '" + std::string(k) + "' does not apply to type '" + type + "'");
         };
         if (type == "string") {
-            onlyFor({"properties", "additionalProperties", "required", "items", "minItems", "maxItems"});
+            onlyFor({"properties", "additionalProperties", "required", "items", "minItems", "maxItems", "minimum",
+                     "maximum", "exclusiveMinimum", "exclusiveMaximum"});
             if (s.contains("pattern")) {
                 if (s.contains("minLength") || s.contains("maxLength"))
                     fail(path, "pattern together with minLength/maxLength is not supported");
@@ -307,10 +386,15 @@ private:
         if (type == "integer" || type == "number" || type == "boolean" || type == "null") {
             onlyFor({"properties", "additionalProperties", "required", "items", "minItems", "maxItems", "minLength",
                      "maxLength", "pattern"});
+            if (type == "integer" && hasBounds(s))
+                return boundedInteger(s, path);
+            if (type != "integer")
+                onlyFor({"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"});
             return prim(type);
         }
         if (type == "array") {
-            onlyFor({"properties", "additionalProperties", "required", "minLength", "maxLength", "pattern"});
+            onlyFor({"properties", "additionalProperties", "required", "minLength", "maxLength", "pattern", "minimum",
+                     "maximum", "exclusiveMinimum", "exclusiveMaximum"});
             const int lo = readCount(s, "minItems", path, 0);
             const int hi = readCount(s, "maxItems", path, -1);
             if (hi >= 0 && hi < lo)
@@ -390,9 +474,41 @@ private:
         return "\"{\" " + sp + " " + members(items, 0, false) + " \"}\" " + sp;
     }
 
+    static bool hasBounds(const nlohmann::ordered_json& s)
+    {
+        return s.contains("minimum") || s.contains("maximum") || s.contains("exclusiveMinimum") || s.contains("exclusiveMaximum");
+    }
+
+    // An integer with bounds: the grammar spells out exactly the numbers in range.
+    std::string boundedInteger(const nlohmann::ordered_json& s, const std::string& path)
+    {
+        auto bound = [&](const char* key, bool lower, bool exclusive) -> std::optional<int64_t> {
+            if (!s.contains(key))
+                return std::nullopt;
+            const auto& v = s[key];
+            if (!v.is_number() || !std::isfinite(v.get<double>()) || std::fabs(v.get<double>()) > double(kMaxBound))
+                fail(path + "/" + key, "must be a number within ±" + std::to_string(kMaxBound));
+            const double x = v.get<double>();
+            // The integers at or beyond the bound: ceil for a lower bound, floor for an upper one.
+            int64_t n = int64_t(lower ? std::ceil(x) : std::floor(x));
+            if (exclusive && double(n) == x)
+                n += lower ? 1 : -1;
+            return n;
+        };
+        std::optional<int64_t> lo = bound("minimum", true, false), hi = bound("maximum", false, false);
+        if (auto e = bound("exclusiveMinimum", true, true))
+            lo = lo ? std::max(*lo, *e) : *e;
+        if (auto e = bound("exclusiveMaximum", false, true))
+            hi = hi ? std::min(*hi, *e) : *e;
+        if (lo && hi && *lo > *hi)
+            fail(path, "no integer lies between the minimum and the maximum");
+        return integerRange(lo, hi) + " " + prim("space");
+    }
+
     void onlyObject(const nlohmann::ordered_json& s, const std::string& path)
     {
-        for (const char* k : {"items", "minItems", "maxItems", "minLength", "maxLength", "pattern"})
+        for (const char* k : {"items", "minItems", "maxItems", "minLength", "maxLength", "pattern", "minimum", "maximum",
+                              "exclusiveMinimum", "exclusiveMaximum"})
             if (s.contains(k) && !(s.contains("type") && s["type"].is_array()))
                 fail(path, "keyword '" + std::string(k) + "' does not apply to type 'object'");
     }

@@ -11,8 +11,15 @@
 
 namespace logitscope::gui {
 
+bool isGrammarStage(const QString& stage)
+{
+    return stage.compare(QLatin1String("grammar"), Qt::CaseInsensitive) == 0;
+}
+
 bool isPenaltyStage(const QString& stage)
 {
+    if (isGrammarStage(stage))
+        return true; // a mask, drawn as "forbidden by the grammar" rather than as a cut-off
     const QString s = stage.toLower();
     return s.contains(QLatin1String("penal")) || s.contains(QLatin1String("repe")) || s.contains(QLatin1String("gram"))
         || s.contains(QLatin1String("presence")) || s.contains(QLatin1String("frequency")) || s.contains(QLatin1String("min-new"))
@@ -70,6 +77,17 @@ Distribution makeDistribution(const logitscope::StepRecord& record, int k, const
         for (const auto& c : st.top)
             sum.top.append(c.prob);
         d.stages.append(sum);
+        if (isGrammarStage(v.name)) {
+            d.grammar.active = true;
+            d.grammar.removedMass = st.removedMass;
+            d.grammar.position = QString::fromStdString(st.grammarPosition);
+            if (!stages.empty())
+                d.grammar.forbiddenCount = std::max(0, stages.back().survivors - v.survivors);
+            for (const auto& f : st.forbidden) {
+                QString label = tokenLabel(vocabulary.bytes(f.id), 12);
+                d.grammar.forbidden.append({label.isEmpty() ? QString::number(f.id) : label, double(f.prob)});
+            }
+        }
         stages.push_back(std::move(v));
     }
 
@@ -122,6 +140,7 @@ Distribution makeDistribution(const logitscope::StepRecord& record, int k, const
             if (masked || (!touched && v.complete) || (prevRank >= 0 && prevRank >= v.survivors)) {
                 alive = false;
                 c.removedBy = prettyStageName(v.name);
+                c.forbidden = isGrammarStage(v.name);
                 c.penalised |= touched;
             } else {
                 c.penalised |= touched;

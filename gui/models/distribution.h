@@ -21,7 +21,17 @@ struct BarCandidate {
     bool finalKnown = true;    // false when the candidate fell outside the recorded top of the last stage
     bool penalised = false;    // a penalty stage lowered its logit
     QString removedBy;         // stage that removed it; empty when it survives
+    bool forbidden = false;    // removed by the grammar stage (constrained decoding)
     bool chosen = false;
+};
+
+// Constrained decoding: what the grammar stage did to this step (the "grammar" StageSnapshot).
+struct GrammarView {
+    bool active = false;        // the lane has a grammar
+    double removedMass = 0;     // probability mass the grammar masked, of the distribution it received
+    int forbiddenCount = 0;     // candidates masked (survivors before − after)
+    QString position;           // where the grammar's parser stood when this token was sampled
+    QList<QPair<QString, double>> forbidden; // the most likely masked candidates: label, prob before the mask
 };
 
 struct CutOff {
@@ -48,6 +58,7 @@ struct Distribution {
     QList<BarCandidate> bars;   // raw top-k order, best first (the chosen token appended if outside)
     QList<CutOff> cuts;
     QList<StageSummary> stages;
+    GrammarView grammar;
 };
 
 // Builds the bars for the first `k` raw candidates of `record`.
@@ -56,6 +67,7 @@ Distribution makeDistribution(const logitscope::StepRecord& record, int k, const
 
 // Stage-name helpers (the chain names its stages; these recognise the families).
 bool isPenaltyStage(const QString& stage);
+bool isGrammarStage(const QString& stage);
 QString prettyStageName(const QString& stage);
 
 } // namespace logitscope::gui

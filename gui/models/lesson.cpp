@@ -76,6 +76,9 @@ const std::map<std::string, std::vector<std::string>>& checkRequirements()
         {"weights_agree_at_least", {"type", "value"}},
         {"sweep_compare", {"sweep", "series", "op"}},
         {"sweep_monotonic", {"sweep", "series", "direction"}},
+        {"grammar_removed_mass", {"op", "value"}},
+        {"grammar_accepts_output", {}},
+        {"output_is_json", {}},
     };
     return table;
 }

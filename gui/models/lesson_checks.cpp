@@ -4,6 +4,8 @@
 #include "models/lesson_internal.h"
 
 #include "common/error.h"
+#include "decoding/grammar/grammar_matcher.h"
+#include "decoding/grammar/grammar_stage.h"
 #include "model/backend.h"
 
 #include <algorithm>
@@ -230,6 +232,31 @@ CheckResult LessonPlayer::evaluate(const LessonCheck& check)
             tail += "[" + h[i].bytes + "]";
         return verdict(last.bytes.find(last.stopString) == std::string::npos,
                        "\"" + last.stopString + "\" matched across the tokens " + tail);
+    }
+    // --- constrained decoding ---
+    if (k == "grammar_removed_mass") {
+        const auto rec = previewOf(lane);
+        const auto* snap = stageOf(rec.sample, "grammar");
+        if (!snap)
+            return fail(laneLabel(lane) + " has no grammar stage (no grammar or json_schema in its settings)");
+        const double v = a["value"].get<double>();
+        return verdict(compare(snap->removedMass, op, v), "the grammar removed " + fmt(100.0 * snap->removedMass, 1)
+                                                              + " % of the probability (" + op + " " + fmt(100.0 * v, 1)
+                                                              + " %) at " + snap->grammarPosition);
+    }
+    if (k == "grammar_accepts_output") {
+        const auto& params = s.sampling(laneId(lane));
+        if (!logitscope::hasGrammar(params))
+            return fail(laneLabel(lane) + " has no grammar");
+        const std::string text = s.text(laneId(lane));
+        return verdict(logitscope::compileGrammar(params)->acceptsString(text),
+                       laneLabel(lane) + "'s output re-parsed by its grammar as a whole: \"" + text + "\"");
+    }
+    if (k == "output_is_json") {
+        const std::string text = s.text(laneId(lane));
+        const json parsed = json::parse(text, nullptr, false);
+        return verdict(!parsed.is_discarded(), laneLabel(lane) + "'s output " + (parsed.is_discarded() ? "does not parse" : "parses")
+                                                   + " as JSON: " + text);
     }
     if (k.rfind("beam_", 0) == 0) {
         if (m_beams.empty())

@@ -23,6 +23,7 @@ constexpr double kOffset = 0.2;
 const QColor kRawColor(185, 185, 185);
 const QColor kCutColor(235, 130, 120);
 const QColor kBannedColor(150, 90, 200);
+const QColor kForbiddenColor(70, 80, 90);
 const QColor kFinalColor(50, 110, 200);
 const QColor kChosenColor(245, 160, 20);
 
@@ -77,6 +78,15 @@ ProbabilityPanel::ProbabilityPanel(InferenceController* controller, QWidget* par
     m_k->setToolTip(tr("How many of the most likely candidates (by raw probability) to draw."));
     top->addWidget(m_k);
     layout->addLayout(top);
+    m_grammarLine = new QLabel(this);
+    m_grammarLine->setTextFormat(Qt::RichText);
+    m_grammarLine->setWordWrap(true);
+    m_grammarLine->setObjectName(QStringLiteral("grammarLine"));
+    m_grammarLine->setToolTip(tr("Constrained decoding: the grammar stage runs first and masks every candidate "
+                                 "whose text the grammar does not allow at this point of the output. The mass it "
+                                 "removed is the share of the model's probability that pointed elsewhere."));
+    m_grammarLine->hide();
+    layout->addWidget(m_grammarLine);
 
     m_plot = new ProbabilityPlot(this);
     m_plot->setMinimumHeight(220);
@@ -84,11 +94,12 @@ ProbabilityPanel::ProbabilityPanel(InferenceController* controller, QWidget* par
     m_plot->setToolTip(tr("Grey: the model's raw probability for each candidate. Blue: the probability after "
                           "the sampling chain (penalties, temperature, truncation) — what the sampler actually "
                           "draws from. Red hatched: removed by a cut-off (dashed lines mark where top-k / top-p "
-                          "/ min-p cut). Purple: removed by a penalty; ▼ a penalty lowered it. Orange: the "
-                          "chosen token."));
+                          "/ min-p cut). Purple: removed by a penalty; ▼ a penalty lowered it. Dark cross-hatched: "
+                          "forbidden by the grammar (constrained decoding). Orange: the chosen token."));
     m_rawKept = makeBars(m_plot, tr("raw probability"), kRawColor);
     m_rawCut = makeBars(m_plot, tr("raw, cut off"), kCutColor, Qt::BDiagPattern);
     m_rawBanned = makeBars(m_plot, tr("raw, removed by a penalty"), kBannedColor, Qt::FDiagPattern);
+    m_rawForbidden = makeBars(m_plot, tr("raw, forbidden by the grammar"), kForbiddenColor, Qt::DiagCrossPattern);
     m_final = makeBars(m_plot, tr("after the sampling chain"), kFinalColor);
     m_finalChosen = makeBars(m_plot, tr("chosen"), kChosenColor);
     m_penalised = m_plot->addGraph();
@@ -159,7 +170,7 @@ void ProbabilityPanel::showDistribution(const Distribution& d)
 {
     m_shown = d;
     const int n = int(d.bars.size());
-    QVector<double> x(n), xr(n), xf(n), rawKept(n), rawCut(n), rawBanned(n), fin(n), finChosen(n);
+    QVector<double> x(n), xr(n), xf(n), rawKept(n), rawCut(n), rawBanned(n), rawForbidden(n), fin(n), finChosen(n);
     QVector<double> penX, penY;
     double maxY = 0;
     m_ticker->clear();
@@ -167,11 +178,12 @@ void ProbabilityPanel::showDistribution(const Distribution& d)
         const BarCandidate& c = d.bars[i];
         xr[i] = i - kOffset;
         xf[i] = i + kOffset;
-        const bool banned = !c.removedBy.isEmpty() && isPenaltyStage(c.removedBy);
-        const bool cut = !c.removedBy.isEmpty() && !banned;
+        const bool banned = !c.removedBy.isEmpty() && isPenaltyStage(c.removedBy) && !c.forbidden;
+        const bool cut = !c.removedBy.isEmpty() && !banned && !c.forbidden;
         rawKept[i] = c.removedBy.isEmpty() ? c.rawProb : 0;
         rawCut[i] = cut ? c.rawProb : 0;
         rawBanned[i] = banned ? c.rawProb : 0;
+        rawForbidden[i] = c.forbidden ? c.rawProb : 0;
         fin[i] = c.chosen ? 0 : c.finalProb;
         finChosen[i] = c.chosen ? c.finalProb : 0;
         if (c.penalised && !banned) {
@@ -184,6 +196,7 @@ void ProbabilityPanel::showDistribution(const Distribution& d)
     m_rawKept->setData(xr, rawKept, true);
     m_rawCut->setData(xr, rawCut, true);
     m_rawBanned->setData(xr, rawBanned, true);
+    m_rawForbidden->setData(xr, rawForbidden, true);
     m_final->setData(xf, fin, true);
     m_finalChosen->setData(xf, finChosen, true);
     m_penalised->setData(penX, penY, true);
@@ -236,10 +249,44 @@ void ProbabilityPanel::showDistribution(const Distribution& d)
                              .arg(100.0 * d.chosenProb, 0, 'f', 1)
                              .arg(100.0 * d.chosenRawProb, 0, 'f', 1));
     }
+    showGrammar(d.grammar);
     m_strip->setStages(d.stages, m_orderName);
     // While a run streams records, coalesce to one replot per event-loop pass; otherwise redraw now
     // and let the repaint follow in this frame.
     m_plot->replot(m_controller->isRunning() ? QCustomPlot::rpQueuedReplot : QCustomPlot::rpQueuedRefresh);
+}
+
+void ProbabilityPanel::showGrammar(const GrammarView& g)
+{
+    if (!g.active) {
+        m_grammarLine->hide();
+        m_grammarLine->clear();
+        return;
+    }
+    QStringList most;
+    for (int i = 0; i < g.forbidden.size() && i < 4; ++i)
+        most << tr("%1 (%2%)").arg(g.forbidden[i].first.toHtmlEscaped()).arg(100.0 * g.forbidden[i].second, 0, 'f', 1);
+    QString text = tr("<b>Grammar</b> forbade %n candidate(s), removing <b>%1%</b> of the probability", "", g.forbiddenCount)
+                       .arg(100.0 * g.removedMass, 0, 'f', 1);
+    if (!most.isEmpty())
+        text += tr(" — most likely forbidden: %1").arg(most.join(QStringLiteral(", ")));
+    if (!g.position.isEmpty())
+        text += tr("<br>Parser at: <code>%1</code>").arg(g.position.toHtmlEscaped());
+    m_grammarLine->setText(text);
+    m_grammarLine->show();
+}
+
+QVector<double> ProbabilityPanel::forbiddenValues() const
+{
+    QVector<double> v;
+    for (int i = 0; i < m_shown.bars.size(); ++i)
+        v.append(m_rawForbidden->data()->at(i)->value);
+    return v;
+}
+
+QString ProbabilityPanel::grammarText() const
+{
+    return m_grammarLine->isHidden() ? QString() : m_grammarLine->text();
 }
 
 QVector<double> ProbabilityPanel::rawValues() const

@@ -1,7 +1,8 @@
 // ProbabilityPanel: the next-token distribution of the step on display as QCustomPlot bars — for each
 // of the top-k candidates the raw probability and the probability after the sampling chain, the
 // cut-offs of top-k / top-p / min-p, tokens a penalty removed or lowered, and the chosen ("would
-// choose") token — plus the stage-by-stage strip. It only renders Distribution values.
+// choose") token, candidates a grammar forbids (with the mass it removed and where its parser stands)
+// — plus the stage-by-stage strip. It only renders Distribution values.
 #pragma once
 
 #include "models/distribution.h"
@@ -41,12 +42,15 @@ public:
     QVector<double> rawValues() const;
     QVector<double> finalValues() const;
     QString chosenText() const;
+    QVector<double> forbiddenValues() const; // raw probability of the bars the grammar forbade (0 elsewhere)
+    QString grammarText() const;             // the constrained-decoding line ("" without a grammar)
 
 public slots:
     void showDistribution(const logitscope::gui::Distribution& distribution);
 
 private:
     void setOrderName();
+    void showGrammar(const GrammarView& grammar);
     QCPItemStraightLine* cutLine(int i);
     QCPItemText* cutLabel(int i);
 
@@ -55,6 +59,7 @@ private:
     QCPBars* m_rawKept;
     QCPBars* m_rawCut;
     QCPBars* m_rawBanned;
+    QCPBars* m_rawForbidden;
     QCPBars* m_final;
     QCPBars* m_finalChosen;
     QCPGraph* m_penalised;
@@ -63,6 +68,7 @@ private:
     QList<QCPItemText*> m_cutLabels;
     QSharedPointer<QCPAxisTickerText> m_ticker;
     QLabel* m_title;
+    QLabel* m_grammarLine;
     QSpinBox* m_k;
     StageStrip* m_strip;
     Distribution m_shown;

@@ -1,6 +1,7 @@
 // The Prompt and tokens panel.
 #include "panels/prompt_panel.h"
 
+#include "models/distribution.h"
 #include "models/inference_controller.h"
 #include "models/model_locator.h"
 #include "models/prompt_tokens_model.h"
@@ -146,6 +147,14 @@ PromptPanel::PromptPanel(InferenceController* controller, QWidget* parent) : QWi
     lowerLayout->addWidget(m_compareError);
     m_context = new ContextBar(lower);
     lowerLayout->addWidget(m_context);
+    m_grammar = new QLabel(lower);
+    m_grammar->setObjectName(QStringLiteral("grammarPosition"));
+    m_grammar->setTextFormat(Qt::RichText);
+    m_grammar->setWordWrap(true);
+    m_grammar->setToolTip(tr("Constrained decoding: the rule path of the grammar's parser after the text so far, and "
+                             "what it expects next. Only tokens whose text fits that are allowed."));
+    m_grammar->hide();
+    lowerLayout->addWidget(m_grammar);
     m_hint = new QLabel(lower);
     m_hint->setWordWrap(true);
     m_hint->setStyleSheet(QStringLiteral("color: #8a5a00"));
@@ -169,6 +178,7 @@ PromptPanel::PromptPanel(InferenceController* controller, QWidget* parent) : QWi
     connect(controller->promptTokens(), &QAbstractItemModel::modelReset, this, &PromptPanel::updateScores);
     connect(m_compare, &QComboBox::currentIndexChanged, this, &PromptPanel::chooseComparison);
     connect(controller, &InferenceController::promptTokensAvailable, this, &PromptPanel::showTokens);
+    connect(controller, &InferenceController::distributionAvailable, this, &PromptPanel::showGrammarPosition);
     connect(controller, &InferenceController::stateChanged, this, &PromptPanel::updateCounts);
     connect(controller, &InferenceController::samplingApplied, this, &PromptPanel::updateCounts);
     connect(controller, &InferenceController::modelLoadFinished, this, &PromptPanel::updateCounts);
@@ -346,6 +356,23 @@ void PromptPanel::updateCounts()
     const bool stale = m_controller->isPrefilled() && m_controller->promptChangedSincePrefill();
     m_hint->setText(tr("The prompt changed since it was read: the next Step starts over from the new prompt."));
     m_hint->setVisible(stale);
+}
+
+void PromptPanel::showGrammarPosition(const Distribution& d)
+{
+    if (!d.valid || !d.grammar.active) {
+        m_grammar->hide();
+        m_grammar->clear();
+        return;
+    }
+    const QString when = d.preview ? tr("Grammar parser now at") : tr("Grammar parser before token %1 at").arg(d.step + 1);
+    m_grammar->setText(tr("%1: <code>%2</code>").arg(when, d.grammar.position.toHtmlEscaped()));
+    m_grammar->show();
+}
+
+QString PromptPanel::grammarPosition() const
+{
+    return m_grammar->isHidden() ? QString() : m_grammar->text();
 }
 
 } // namespace logitscope::gui

@@ -3,7 +3,8 @@
 // context-window bar. Tokenizing happens off the UI thread (see InferenceController::setPrompt).
 // "Compare with:" adds a second row of chips: the same text split by another tokenizer
 // (TokenizerComparison), with a one-line summary of both counts. After a prefill, "Probabilities"
-// colours each chip by the probability the model gave that token given the ones before it.
+// colours each chip by the probability the model gave that token given the ones before it. With a
+// grammar (constrained decoding) a line under the chips says where its parser stands.
 #pragma once
 
 #include <QWidget>
@@ -22,6 +23,7 @@ class TokenChipView;
 class ContextBar;
 class ProbabilityLegend;
 struct PromptTokens;
+struct Distribution;
 class TokenizerComparison;
 
 class PromptPanel : public QWidget {
@@ -45,6 +47,7 @@ public:
     QString comparisonError() const;     // empty unless the last choice failed
     QCheckBox* probabilitiesBox() const { return m_probabilities; }
     QString scoreSummary() const;        // the line under the chips about the prefill's scores (may be empty)
+    QString grammarPosition() const;     // where a lane's grammar parser stands ("" without a grammar)
 
 private:
     void pushPrompt();
@@ -56,6 +59,7 @@ private:
     void comparisonFailed(const QString& message);
     void refreshComparison();
     void updateScores();
+    void showGrammarPosition(const Distribution& distribution);
 
     InferenceController* m_controller;
     QPlainTextEdit* m_editor;
@@ -66,6 +70,7 @@ private:
     ProbabilityLegend* m_scoreLegend;
     QLabel* m_scoreSummary;
     QLabel* m_hint;
+    QLabel* m_grammar;
     QScrollArea* m_scroll;
     TokenChipView* m_chips;
     ContextBar* m_context;

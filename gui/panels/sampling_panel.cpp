@@ -8,15 +8,22 @@
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QGridLayout>
+#include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
+#include <QFile>
+#include <QFileDialog>
+#include <QFontDatabase>
+#include <QPlainTextEdit>
 #include <QPushButton>
+#include <QTimer>
 #include <QRandomGenerator>
 #include <QSignalBlocker>
 #include <QSlider>
 #include <QSpinBox>
 
 #include <cmath>
+#include <limits>
 
 namespace logitscope::gui {
 
@@ -61,6 +68,58 @@ QString formatStops(const std::vector<std::string>& stops)
     }
     return parts.join(QStringLiteral(", "));
 }
+
+// Example constraints for the Constraint box: {title, kind, text}. Written for this panel in llama.cpp's
+// GBNF syntax (see docs/constrained-decoding.md); the JSON Schema one goes through json_schema_to_grammar.
+struct ConstraintExample {
+    const char* title;
+    SamplingPanel::Constraint kind;
+    const char* text;
+};
+
+const ConstraintExample kExamples[] = {
+    {QT_TRANSLATE_NOOP("SamplingPanel", "Yes or no"), SamplingPanel::Constraint::Gbnf,
+     R"gbnf(root ::= " " ("yes" | "no") "."
+)gbnf"},
+    {QT_TRANSLATE_NOOP("SamplingPanel", "A list of items"), SamplingPanel::Constraint::Gbnf,
+     R"gbnf(root ::= item+
+item ::= "- " [^\n]+ "\n"
+)gbnf"},
+    {QT_TRANSLATE_NOOP("SamplingPanel", "Arithmetic"), SamplingPanel::Constraint::Gbnf,
+     R"gbnf(root  ::= (expr "=" ws term "\n")+
+expr  ::= term ([-+*/] term)*
+term  ::= ident | num | "(" ws expr ")" ws
+ident ::= [a-z] [a-z0-9_]* ws
+num   ::= [0-9]+ ws
+ws    ::= [ \t\n]*
+)gbnf"},
+    {QT_TRANSLATE_NOOP("SamplingPanel", "Chess moves"), SamplingPanel::Constraint::Gbnf,
+     R"gbnf(root    ::= "1. " move " " move "\n" ([1-9] [0-9]? ". " move " " move "\n")+
+move    ::= (pawn | nonpawn | castle) [+#]?
+pawn    ::= ([a-h] "x")? [a-h] [1-8] ("=" [NBKQ])?
+nonpawn ::= [NBKQR] [a-h]? [1-8]? "x"? [a-h] [1-8]
+castle  ::= "O-O" "-O"?
+)gbnf"},
+    {QT_TRANSLATE_NOOP("SamplingPanel", "JSON value"), SamplingPanel::Constraint::Gbnf,
+     R"gbnf(root   ::= object
+value  ::= object | array | string | number | ("true" | "false" | "null") ws
+object ::= "{" ws ( string ":" ws value ("," ws string ":" ws value)* )? "}" ws
+array  ::= "[" ws ( value ("," ws value)* )? "]" ws
+string ::= "\"" ( [^"\\\x7F\x00-\x1F] | "\\" (["\\/bfnrt] | "u" [0-9a-fA-F]{4}) )* "\"" ws
+number ::= "-"? ([0-9] | [1-9] [0-9]{0,15}) ("." [0-9]+)? ([eE] [-+]? [0-9]{1,3})? ws
+ws     ::= | " " | "\n" [ \t]{0,20}
+)gbnf"},
+    {QT_TRANSLATE_NOOP("SamplingPanel", "JSON Schema: a person"), SamplingPanel::Constraint::JsonSchema,
+     R"gbnf({
+  "type": "object",
+  "properties": {
+    "name": {"type": "string", "maxLength": 12},
+    "age": {"type": "integer", "minimum": 0, "maximum": 120}
+  },
+  "required": ["name", "age"]
+}
+)gbnf"},
+};
 
 } // namespace
 
@@ -146,6 +205,8 @@ SamplingPanel::SamplingPanel(InferenceController* controller, QWidget* parent) :
     m_grid->addWidget(dice, m_row - 2, 2);
     connect(dice, &QPushButton::clicked, this, [this] { m_seed->setValue(int(QRandomGenerator::global()->bounded(1000000))); });
 
+    buildConstraintRows();
+
     auto* defaults = new QPushButton(tr("Reset to defaults"));
     defaults->setToolTip(tr("Every stage off: plain sampling from the model's distribution at temperature 1."));
     m_grid->addWidget(defaults, m_row++, 0, 1, 4);
@@ -174,6 +235,99 @@ SamplingPanel::SamplingPanel(InferenceController* controller, QWidget* parent) :
     connect(controller, &InferenceController::samplingFailed, this, &SamplingPanel::showError);
 
     setParams(controller->sampling());
+}
+
+void SamplingPanel::addSection(const QString& title, const QString& tip)
+{
+    auto* label = new QLabel(QStringLiteral("<b>%1</b>").arg(title.toHtmlEscaped()));
+    label->setToolTip(tip);
+    label->setContentsMargins(0, 6, 0, 0);
+    m_grid->addWidget(label, m_row++, 0, 1, 4);
+}
+
+void SamplingPanel::buildConstraintRows()
+{
+    const QString tip = tr("Constrained decoding: a grammar (GBNF, llama.cpp's format) or a JSON Schema. The "
+                           "\"grammar\" stage runs first and forbids every token whose text the grammar does not "
+                           "allow at this point, so the output always fits it. The bars show the forbidden "
+                           "candidates cross-hatched, with the probability mass the grammar removed. A grammar "
+                           "covers the whole output: set it before generating (or after Reset).");
+    m_constraintKind = new QComboBox;
+    m_constraintKind->addItem(tr("None"), int(Constraint::None));
+    m_constraintKind->addItem(tr("GBNF grammar"), int(Constraint::Gbnf));
+    m_constraintKind->addItem(tr("JSON Schema"), int(Constraint::JsonSchema));
+    m_constraintKind->setObjectName(QStringLiteral("constraintKind"));
+    m_constraintExamples = new QComboBox;
+    m_constraintExamples->setObjectName(QStringLiteral("constraintExamples"));
+    m_constraintExamples->addItem(tr("Examples…"));
+    for (const auto& e : kExamples)
+        m_constraintExamples->addItem(tr(e.title));
+    auto* open = new QPushButton(tr("Open…"));
+    open->setToolTip(tr("Read a .gbnf grammar or a .json schema from a file."));
+    auto* kindRow = new QWidget;
+    auto* kindLayout = new QHBoxLayout(kindRow);
+    kindLayout->setContentsMargins(0, 0, 0, 0);
+    kindLayout->addWidget(m_constraintKind, 1);
+    kindLayout->addWidget(m_constraintExamples, 1);
+    kindLayout->addWidget(open);
+    addRow(QStringLiteral("constraint"), tr("Constraint"), tip, kindRow);
+
+    m_constraintText = new QPlainTextEdit;
+    m_constraintText->setObjectName(QStringLiteral("constraintText"));
+    m_constraintText->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
+    m_constraintText->setLineWrapMode(QPlainTextEdit::NoWrap);
+    m_constraintText->setFixedHeight(6 * m_constraintText->fontMetrics().lineSpacing() + 12);
+    m_constraintText->setPlaceholderText(tr("root ::= \"yes\" | \"no\""));
+    m_constraintText->setEnabled(false);
+    // Errors name "grammar" (GBNF) or "json_schema": both land under the box.
+    addRow(QStringLiteral("grammar"), QString(), tip, m_constraintText);
+    m_rows.insert(QStringLiteral("json_schema"), m_rows.value(QStringLiteral("grammar")));
+
+    m_constraintPause = new QTimer(this);
+    m_constraintPause->setSingleShot(true);
+    m_constraintPause->setInterval(350);
+    connect(m_constraintPause, &QTimer::timeout, this, &SamplingPanel::emitChange);
+    connect(m_constraintText, &QPlainTextEdit::textChanged, this, [this] {
+        if (!m_loading)
+            m_constraintPause->start();
+    });
+    connect(m_constraintKind, &QComboBox::currentIndexChanged, this, [this] {
+        m_constraintText->setEnabled(Constraint(m_constraintKind->currentData().toInt()) != Constraint::None);
+        m_constraintText->setPlaceholderText(Constraint(m_constraintKind->currentData().toInt()) == Constraint::JsonSchema
+                                                 ? tr("{\"type\": \"object\", \"properties\": {...}}")
+                                                 : tr("root ::= \"yes\" | \"no\""));
+        emitChange();
+    });
+    connect(m_constraintExamples, &QComboBox::activated, this, [this](int index) {
+        if (index <= 0)
+            return;
+        const ConstraintExample& e = kExamples[index - 1];
+        setConstraint(e.kind, QString::fromUtf8(e.text));
+        m_constraintExamples->setCurrentIndex(0);
+    });
+    connect(open, &QPushButton::clicked, this, [this] {
+        const QString file = QFileDialog::getOpenFileName(this, tr("Open a grammar or JSON Schema"), QString(),
+                                                          tr("Grammars and schemas (*.gbnf *.json);;All files (*)"));
+        if (file.isEmpty())
+            return;
+        QFile f(file);
+        if (!f.open(QIODevice::ReadOnly)) {
+            showError(tr("grammar: cannot read %1: %2").arg(file, f.errorString()));
+            return;
+        }
+        setConstraint(file.endsWith(QLatin1String(".json"), Qt::CaseInsensitive) ? Constraint::JsonSchema : Constraint::Gbnf,
+                      QString::fromUtf8(f.readAll()));
+    });
+}
+
+void SamplingPanel::setConstraint(Constraint kind, const QString& text)
+{
+    {
+        QSignalBlocker block(m_constraintKind);
+        m_constraintKind->setCurrentIndex(std::max(0, m_constraintKind->findData(int(kind))));
+    }
+    m_constraintText->setEnabled(kind != Constraint::None);
+    m_constraintText->setPlainText(text); // textChanged starts the pause; the change is applied after it
 }
 
 void SamplingPanel::addRow(const QString& key, const QString& label, const QString& tip, QWidget* editor, QSlider* slider)
@@ -278,6 +432,10 @@ logitscope::SamplingParams SamplingPanel::params() const
     p.stop = parseStops(m_stop->text());
     p.seed = uint64_t(m_seed->value());
     p.order = logitscope::SamplerOrder(m_order->currentData().toInt());
+    const auto kind = Constraint(m_constraintKind->currentData().toInt());
+    const std::string text = m_constraintText->toPlainText().toStdString();
+    p.grammar = kind == Constraint::Gbnf ? text : std::string();
+    p.jsonSchema = kind == Constraint::JsonSchema ? text : std::string();
     return p;
 }
 
@@ -302,6 +460,12 @@ void SamplingPanel::setParams(const logitscope::SamplingParams& p)
     m_stop->setText(formatStops(p.stop));
     m_seed->setValue(int(std::min<uint64_t>(p.seed, uint64_t(std::numeric_limits<int>::max()))));
     m_order->setCurrentIndex(std::max(0, m_order->findData(int(p.order))));
+    const Constraint kind = !p.grammar.empty() ? Constraint::Gbnf : !p.jsonSchema.empty() ? Constraint::JsonSchema : Constraint::None;
+    m_constraintKind->setCurrentIndex(std::max(0, m_constraintKind->findData(int(kind))));
+    m_constraintText->setEnabled(kind != Constraint::None);
+    const QString text = QString::fromStdString(kind == Constraint::JsonSchema ? p.jsonSchema : p.grammar);
+    if (m_constraintText->toPlainText() != text)
+        m_constraintText->setPlainText(text);
     m_loading = false;
 }
 
@@ -309,6 +473,7 @@ void SamplingPanel::emitChange()
 {
     if (m_loading)
         return;
+    m_constraintPause->stop();
     m_temperature->setEnabled(!m_greedy->isChecked());
     emit paramsEdited(params());
 }

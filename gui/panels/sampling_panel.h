@@ -1,7 +1,8 @@
 // SamplingPanel: every sampling setting as a control (slider + spin box where it helps). Each change
 // sends the whole SamplingParams to the controller; the engine validates it and re-samples the cached
 // logits (no forward pass), so the bars redraw at once. A rejected value is shown in red next to its
-// control with the engine's own message, and nothing is applied.
+// control with the engine's own message, and nothing is applied. The Constraint box takes a GBNF grammar
+// or a JSON Schema (constrained decoding), applied after a short pause in typing.
 #pragma once
 
 #include "decoding/sampling_params.h"
@@ -15,6 +16,8 @@ class QDoubleSpinBox;
 class QGridLayout;
 class QLabel;
 class QLineEdit;
+class QPlainTextEdit;
+class QTimer;
 class QSlider;
 class QSpinBox;
 
@@ -31,6 +34,10 @@ public:
     void setParams(const logitscope::SamplingParams& params); // moves the controls (no signal storm)
     QSlider* temperatureSlider() const { return m_temperatureSlider; }
     QString errorFor(const QString& key) const;  // the message shown next to a control ("" when fine)
+    // Constrained decoding: which kind of constraint the box holds, and its text.
+    enum class Constraint { None, Gbnf, JsonSchema };
+    void setConstraint(Constraint kind, const QString& text); // as if typed (applied after the short pause)
+    QPlainTextEdit* constraintEditor() const { return m_constraintText; }
 
 signals:
     void paramsEdited(const logitscope::SamplingParams& params);
@@ -46,6 +53,8 @@ private:
                               double step, int decimals, int sliderScale, QSlider** sliderOut = nullptr);
     QSpinBox* addInt(const QString& key, const QString& label, const QString& tip, int min, int max,
                      int sliderMax = 0);
+    void buildConstraintRows();
+    void addSection(const QString& title, const QString& tip);
     void emitChange();
     void showError(const QString& message);
     void clearErrors();
@@ -72,6 +81,10 @@ private:
     QLineEdit* m_stop;
     QSpinBox* m_seed;
     QComboBox* m_order;
+    QComboBox* m_constraintKind;
+    QComboBox* m_constraintExamples;
+    QPlainTextEdit* m_constraintText;
+    QTimer* m_constraintPause;
     QLabel* m_generalError;
 };
 

@@ -18,6 +18,10 @@ QString stageExplanation(const QString& stage)
     if (s.contains(QLatin1String("presence")) || s.contains(QLatin1String("frequency")))
         return QObject::tr("Presence / frequency penalty: subtracts a fixed amount from tokens that already "
                            "appeared in the output (presence), plus an amount per occurrence (frequency).");
+    if (s == QLatin1String("grammar"))
+        return QObject::tr("Grammar (constrained decoding): masks every token whose text the grammar does not allow "
+                           "at this point of the output. It runs first, so the other stages only see what the "
+                           "grammar allows; the bars show the forbidden ones cross-hatched.");
     if (s.contains(QLatin1String("gram")))
         return QObject::tr("No-repeat n-gram: bans any token that would repeat an n-token sequence already in "
                            "the text.");

@@ -4,6 +4,7 @@
 #include "decoding/grammar/grammar_stage.h"
 #include "decoding/philox.h"
 #include "decoding/sampler_stages.h"
+#include "decoding/sampler_stages_llamacpp.h"
 
 #include <algorithm>
 #include <cmath>
@@ -15,21 +16,31 @@ namespace {
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
-enum class StageId { Repetition, NoRepeatNgram, MinNewTokens, PresenceFrequency, Temperature, TopK, TopP, MinP, Typical };
+enum class StageId {
+    Repetition, NoRepeatNgram, MinNewTokens, PresenceFrequency, Temperature, TopK, TopP, MinP, Typical,
+    // --- llama.cpp samplers ---
+    LogitBias, Dry, Xtc, TopNSigma, PlainTemperature, Mirostat,
+};
 
-std::vector<StageId> stageOrder(SamplerOrder order)
+std::vector<StageId> stageOrder(const SamplingParams& p)
 {
     using S = StageId;
-    switch (order) {
+    switch (p.order) {
     case SamplerOrder::HuggingFace:
-        return {S::Repetition, S::NoRepeatNgram, S::MinNewTokens, S::PresenceFrequency,
-                S::Temperature, S::TopK, S::TopP, S::MinP, S::Typical};
+        return {S::LogitBias, S::Repetition, S::NoRepeatNgram, S::MinNewTokens, S::PresenceFrequency, S::Dry,
+                S::Temperature, S::TopK, S::TopP, S::MinP, S::Typical, S::TopNSigma, S::Xtc};
     case SamplerOrder::Vllm:
-        return {S::MinNewTokens, S::NoRepeatNgram, S::Repetition, S::PresenceFrequency,
-                S::Temperature, S::MinP, S::TopK, S::TopP, S::Typical};
+        return {S::LogitBias, S::MinNewTokens, S::NoRepeatNgram, S::Repetition, S::PresenceFrequency, S::Dry,
+                S::Temperature, S::MinP, S::TopK, S::TopP, S::Typical, S::TopNSigma, S::Xtc};
     case SamplerOrder::LlamaCpp:
-        return {S::MinNewTokens, S::NoRepeatNgram, S::Repetition, S::PresenceFrequency,
-                S::TopK, S::Typical, S::TopP, S::MinP, S::Temperature};
+        // common_sampler_init at c392e50: logit-bias first; then mirostat's own chain, top-n-sigma's own
+        // chain, or the configurable list (penalties, dry, top_k, typ_p, top_p, min_p, xtc, temperature).
+        if (p.mirostat != 0)
+            return {S::LogitBias, S::MinNewTokens, S::NoRepeatNgram, S::PlainTemperature, S::Mirostat};
+        if (p.topNSigma > 0)
+            return {S::LogitBias, S::MinNewTokens, S::NoRepeatNgram, S::TopK, S::PlainTemperature, S::TopNSigma};
+        return {S::LogitBias, S::MinNewTokens, S::NoRepeatNgram, S::Repetition, S::PresenceFrequency, S::Dry,
+                S::TopK, S::Typical, S::TopP, S::MinP, S::Xtc, S::Temperature};
     }
     return {};
 }
@@ -54,6 +65,11 @@ std::unique_ptr<SamplerStage> makeStage(StageId id, const SamplingParams& p)
             return std::make_unique<PresenceFrequencyStage>(float(p.presencePenalty), float(p.frequencyPenalty));
         break;
     case StageId::Temperature:
+        if (p.dynatempRange > 0.0 && p.temperature > 0.0) // --- llama.cpp samplers: dynatemp replaces it ---
+            return std::make_unique<DynatempStage>(float(p.temperature), float(p.dynatempRange),
+                                                   float(p.dynatempExponent));
+        [[fallthrough]];
+    case StageId::PlainTemperature:
         if (p.temperature != 1.0 && p.temperature > 0.0)
             return std::make_unique<TemperatureStage>(float(p.temperature));
         break;
@@ -73,6 +89,28 @@ std::unique_ptr<SamplerStage> makeStage(StageId id, const SamplingParams& p)
         if (p.typicalP < 1.0)
             return std::make_unique<TypicalPStage>(p.typicalP);
         break;
+    // --- llama.cpp samplers ---
+    case StageId::LogitBias:
+        if (!p.logitBias.empty())
+            return std::make_unique<LogitBiasStage>(p.logitBias);
+        break;
+    case StageId::Dry:
+        if (p.dryMultiplier != 0.0 && p.dryPenaltyLastN != 0)
+            return std::make_unique<DryStage>(float(p.dryMultiplier), float(p.dryBase), p.dryAllowedLength,
+                                              p.dryPenaltyLastN, p.drySequenceBreakers);
+        break;
+    case StageId::Xtc:
+        if (p.xtcProbability > 0.0 && p.xtcThreshold <= 0.5)
+            return std::make_unique<XtcStage>(float(p.xtcProbability), float(p.xtcThreshold), p.seed);
+        break;
+    case StageId::TopNSigma:
+        if (p.topNSigma > 0.0)
+            return std::make_unique<TopNSigmaStage>(float(p.topNSigma));
+        break;
+    case StageId::Mirostat:
+        if (p.mirostat == 1 || p.mirostat == 2)
+            return std::make_unique<MirostatStage>(p.mirostat, float(p.mirostatTau), float(p.mirostatEta));
+        break;
     }
     return nullptr;
 }
@@ -86,10 +124,13 @@ SamplerChain::SamplerChain(const SamplingParams& params, SamplerChainOptions opt
     if (hasGrammar(params))
         m_stages.push_back(std::make_unique<GrammarStage>());
     // --- end constrained decoding ---
-    for (StageId id : stageOrder(params.order)) {
+    for (StageId id : stageOrder(params)) {
         std::unique_ptr<SamplerStage> stage = makeStage(id, params);
-        if (stage && !(m_greedy && stage->isWarper()))
+        if (stage && !(m_greedy && stage->isWarper())) {
+            if (id == StageId::Mirostat)
+                m_mirostat = static_cast<const MirostatStage*>(stage.get());
             m_stages.push_back(std::move(stage));
+        }
     }
 }
 
@@ -144,6 +185,7 @@ void SamplerChain::run(std::span<const float> logits, const SamplingContext& ctx
             snapshots->push_back(snapshot(stage->name(), &snapshots->back(), stage->preservesOrder()));
             if (const auto* g = dynamic_cast<const GrammarStage*>(stage.get())) // constrained decoding
                 g->annotate(snapshots->back(), m_options.snapshotTop);
+            snapshots->back().detail = stage->detail(); // llama.cpp samplers: mu, T, the XTC draw
         }
     }
     m_set.clearChanges();
@@ -213,7 +255,18 @@ SampleResult SamplerChain::sample(std::span<const float> logits, const SamplingC
     result.chosen = chosen->id;
     result.chosenLogprob = float(double(chosen->logit) - logZ);
     result.chosenProb = float(std::exp(double(chosen->logit) - logZ));
+    if (m_mirostat) { // --- llama.cpp samplers: mu follows the surprise of the chosen token ---
+        result.mirostatMuIn = m_mirostat->startMu(ctx);
+        result.mirostatMu = m_mirostat->nextMu(result.mirostatMuIn, result.chosenProb);
+    }
     return result;
+}
+
+float SamplerChain::mirostatMuAfter(const SampleResult& result, float prob) const
+{
+    if (!m_mirostat || !std::isfinite(result.mirostatMuIn))
+        return std::numeric_limits<float>::quiet_NaN();
+    return m_mirostat->nextMu(result.mirostatMuIn, prob);
 }
 
 std::vector<float> SamplerChain::processedLogits(std::span<const float> logits, const SamplingContext& ctx) const

@@ -5,12 +5,23 @@
 // Not thread-safe (it keeps scratch buffers), and it does not decide when a lane stops (stop_matcher.h).
 //
 // Stage orders (stages at their "off" value are left out):
-//   HuggingFace: repetition_penalty, no_repeat_ngram, min_new_tokens, presence_frequency,
-//                temperature, top_k, top_p, min_p, typical_p           (transformers _get_logits_processor)
-//   Vllm:        min_new_tokens, no_repeat_ngram, repetition_penalty, presence_frequency,
-//                temperature, min_p, top_k, top_p, typical_p           (vLLM V1 Sampler.forward)
-//   LlamaCpp:    min_new_tokens, no_repeat_ngram, repetition_penalty, presence_frequency,
-//                top_k, typical_p, top_p, min_p, temperature           (llama.cpp common sampler defaults)
+//   HuggingFace: logit_bias, repetition_penalty, no_repeat_ngram, min_new_tokens, presence_frequency, dry,
+//                temperature|dynatemp, top_k, top_p, min_p, typical_p, top_n_sigma, xtc
+//                                                                       (transformers _get_logits_processor)
+//   Vllm:        logit_bias, min_new_tokens, no_repeat_ngram, repetition_penalty, presence_frequency, dry,
+//                temperature|dynatemp, min_p, top_k, top_p, typical_p, top_n_sigma, xtc (vLLM V1 Sampler.forward)
+//   LlamaCpp:    logit_bias, min_new_tokens, no_repeat_ngram, repetition_penalty, presence_frequency, dry,
+//                top_k, typical_p, top_p, min_p, xtc, temperature|dynatemp
+//                                                   (llama.cpp common_sampler_init defaults at c392e50)
+//                with top_n_sigma > 0, llama.cpp's own chain instead:
+//                logit_bias, min_new_tokens, no_repeat_ngram, top_k, temperature, top_n_sigma
+//                with mirostat 1 or 2, likewise: logit_bias, min_new_tokens, no_repeat_ngram, temperature,
+//                mirostat|mirostat_v2 (the penalties, DRY, the truncations and dynatemp are not used, as in
+//                llama.cpp; min_new_tokens and no_repeat_ngram are Logitscope's constraints and stay).
+// llama.cpp samplers in the other orders: logit_bias first (both engines bias the raw logits), DRY with the
+// penalties, dynatemp in temperature's place, top_n_sigma and xtc after the truncations (neither engine has
+// them); mirostat replaces the truncations and the draw and is refused there (validate() names 'mirostat').
+// Mirostat's mu lives in the lane: SamplingContext::mirostatMu in, SampleResult::mirostatMu out.
 // A grammar (SamplingParams::grammar / jsonSchema) adds the "grammar" stage before all of them, in every
 // order (llama.cpp applies it first when it resamples, vLLM masks the logits first); it needs
 // SamplingContext::grammar.
@@ -24,12 +35,15 @@
 #include "decoding/sampler_stage.h"
 #include "decoding/sampling_params.h"
 
+#include <limits>
 #include <memory>
 #include <span>
 #include <string>
 #include <vector>
 
 namespace logitscope {
+
+class MirostatStage; // decoding/sampler_stages_llamacpp.h
 
 // The distribution after one stage: what the GUI draws as bars.
 struct StageSnapshot {
@@ -42,6 +56,8 @@ struct StageSnapshot {
     float removedMass = 0;             // probability mass the grammar masked (of the distribution it received)
     std::vector<Candidate> forbidden;  // the most likely masked candidates, best first, prob before the mask
     std::string grammarPosition;       // where the grammar's parser stood (GrammarMatcher::describe)
+    // --- llama.cpp samplers: one line of state ("mu 9.87, k 35", "T 0.83", "draw 0.41: removed 3") ---
+    std::string detail;
 };
 
 struct SampleResult {
@@ -51,6 +67,10 @@ struct SampleResult {
     bool greedy = false;
     float draw = 0;          // the uniform number used (0 when greedy)
     std::vector<StageSnapshot> stages; // stages[0] is "raw"; empty when recording is off
+    // --- llama.cpp samplers: mirostat's mu before and after this step (NaN without mirostat or when
+    // greedy); the Session carries mirostatMu to the lane's next step ---
+    float mirostatMuIn = std::numeric_limits<float>::quiet_NaN();
+    float mirostatMu = std::numeric_limits<float>::quiet_NaN();
 };
 
 struct SamplerChainOptions {
@@ -81,6 +101,10 @@ public:
     std::vector<float> processedLogits(std::span<const float> logits, const SamplingContext& ctx) const;
     std::vector<float> processedLogprobs(std::span<const float> logits, const SamplingContext& ctx) const;
 
+    // Mirostat's mu after `token` of probability `prob` in this step's final distribution was chosen
+    // (a forced token): `result.mirostatMu` recomputed; NaN without mirostat.
+    float mirostatMuAfter(const SampleResult& result, float prob) const;
+
     // The candidates as the last call left them (survivors first, masked at the tail).
     const CandidateSet& candidates() const { return m_set; }
 
@@ -92,6 +116,7 @@ private:
     SamplerChainOptions m_options;
     bool m_greedy = false;
     std::vector<std::unique_ptr<SamplerStage>> m_stages;
+    const MirostatStage* m_mirostat = nullptr; // the mirostat stage when there is one (it is last)
     mutable CandidateSet m_set;
     mutable std::vector<std::pair<int32_t, float>> m_drawScratch;
     mutable std::vector<float> m_denseScratch;

@@ -5,14 +5,18 @@
 
 #include "decoding/candidate_set.h"
 
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
 namespace logitscope {
 
 struct GrammarConstraint; // decoding/grammar/grammar_stage.h
+struct SamplerVocabulary; // decoding/sampler_stages_llamacpp.h
 
 struct SamplingContext {
     std::span<const int32_t> promptIds;    // the prompt as fed to the model (BOS included)
@@ -21,6 +25,9 @@ struct SamplingContext {
     uint64_t lane = 0;                     // RNG stream: philox(seed, lane, step)
     uint64_t step = 0;
     const GrammarConstraint* grammar = nullptr; // the lane's grammar state (constrained decoding), or none
+    // --- llama.cpp samplers ---
+    const SamplerVocabulary* vocab = nullptr;   // token texts for DRY's breakers and logit_bias texts, or none
+    float mirostatMu = std::numeric_limits<float>::quiet_NaN(); // the lane's mu before this step; NaN = 2 * tau
 };
 
 class SamplerStage {
@@ -35,6 +42,8 @@ public:
     virtual bool preservesOrder() const { return false; }
     // True for Hugging Face "logits warpers" (only used when sampling, skipped for greedy / beams).
     virtual bool isWarper() const = 0;
+    // One line about the last apply() for the stage's snapshot ("mu 9.87, k 35"); "" when nothing to say.
+    virtual std::string detail() const { return {}; }
 };
 
 } // namespace logitscope

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <limits>
 #include <sstream>
 
 namespace logitscope {
@@ -81,6 +82,51 @@ void validate(const SamplingParams& p, int contextRemaining)
     if (p.numReturnSequences > p.numBeams)
         fail("num_return_sequences", "(" + std::to_string(p.numReturnSequences) + ") is larger than num_beams ("
                                          + std::to_string(p.numBeams) + ")");
+    // --- llama.cpp samplers ---
+    for (size_t i = 0; i < p.logitBias.size(); ++i) {
+        const LogitBias& b = p.logitBias[i];
+        const std::string entry = "entry " + std::to_string(i);
+        if (b.id < 0 && b.text.empty())
+            fail("logit_bias", entry + " names neither a token id (>= 0) nor a text");
+        if (b.id >= 0 && !b.text.empty())
+            fail("logit_bias", entry + " names both a token id and a text; give one");
+        if (std::isnan(b.bias) || b.bias == std::numeric_limits<double>::infinity())
+            fail("logit_bias", entry + " has bias " + formatNumber(b.bias) + "; it must be a finite number or -inf (ban)");
+    }
+    requireFinite("dry_multiplier", p.dryMultiplier);
+    if (p.dryMultiplier < 0)
+        fail("dry_multiplier", "must be >= 0 (0 turns DRY off), got " + formatNumber(p.dryMultiplier));
+    requireFinite("dry_base", p.dryBase);
+    if (p.dryBase < 1)
+        fail("dry_base", "must be >= 1, got " + formatNumber(p.dryBase));
+    if (p.dryAllowedLength < 0)
+        fail("dry_allowed_length", "must be >= 0, got " + std::to_string(p.dryAllowedLength));
+    if (p.dryPenaltyLastN < -1)
+        fail("dry_penalty_last_n", "must be >= -1 (-1 = the whole context, 0 = off), got " + std::to_string(p.dryPenaltyLastN));
+    for (size_t i = 0; i < p.drySequenceBreakers.size(); ++i)
+        if (p.drySequenceBreakers[i].empty())
+            fail("dry_sequence_breakers", "entry " + std::to_string(i) + " is an empty string");
+    requireRange("xtc_probability", p.xtcProbability, 0.0, false, 1.0, false);
+    requireRange("xtc_threshold", p.xtcThreshold, 0.0, false, 1.0, false);
+    requireFinite("top_n_sigma", p.topNSigma);
+    if (p.mirostat < 0 || p.mirostat > 2)
+        fail("mirostat", "must be 0 (off), 1 or 2, got " + std::to_string(p.mirostat));
+    if (p.mirostat != 0 && p.order != SamplerOrder::LlamaCpp)
+        fail("mirostat", std::string("needs order \"llama.cpp\" (it replaces the truncations and the final draw, as "
+                                     "llama.cpp's chain does), got order \"")
+                             + samplerOrderName(p.order) + "\"");
+    requireFinite("mirostat_tau", p.mirostatTau);
+    if (p.mirostatTau < 0)
+        fail("mirostat_tau", "must be >= 0, got " + formatNumber(p.mirostatTau));
+    requireFinite("mirostat_eta", p.mirostatEta);
+    if (!(p.mirostatEta > 0))
+        fail("mirostat_eta", "must be > 0, got " + formatNumber(p.mirostatEta));
+    requireFinite("dynatemp_range", p.dynatempRange);
+    if (p.dynatempRange < 0)
+        fail("dynatemp_range", "must be >= 0 (0 = plain temperature), got " + formatNumber(p.dynatempRange));
+    requireFinite("dynatemp_exponent", p.dynatempExponent);
+    if (p.dynatempExponent < 0)
+        fail("dynatemp_exponent", "must be >= 0, got " + formatNumber(p.dynatempExponent));
     // --- constrained decoding: the grammar must parse (Error names the field, line and column) ---
     if (hasGrammar(p))
         compileGrammar(p);
@@ -139,6 +185,36 @@ nlohmann::json toJson(const SamplingParams& p)
             j["json_schema"] = p.jsonSchema; // kept as text; validate() names the problem
         }
     }
+    // --- llama.cpp samplers (each key only when it differs from its default, so older readers and
+    // settings files see nothing new) ---
+    const SamplingParams d;
+    if (!p.logitBias.empty()) {
+        nlohmann::json list = nlohmann::json::array();
+        for (const LogitBias& b : p.logitBias) {
+            nlohmann::json key = b.id >= 0 ? nlohmann::json(b.id) : nlohmann::json(b.text);
+            nlohmann::json bias = b.bias == -std::numeric_limits<double>::infinity() ? nlohmann::json(false)
+                                                                                      : nlohmann::json(b.bias);
+            list.push_back(nlohmann::json::array({key, bias}));
+        }
+        j["logit_bias"] = list;
+    }
+    auto put = [&j](const char* key, const auto& value, const auto& def) {
+        if (!(value == def))
+            j[key] = value;
+    };
+    put("dry_multiplier", p.dryMultiplier, d.dryMultiplier);
+    put("dry_base", p.dryBase, d.dryBase);
+    put("dry_allowed_length", p.dryAllowedLength, d.dryAllowedLength);
+    put("dry_penalty_last_n", p.dryPenaltyLastN, d.dryPenaltyLastN);
+    put("dry_sequence_breakers", p.drySequenceBreakers, d.drySequenceBreakers);
+    put("xtc_probability", p.xtcProbability, d.xtcProbability);
+    put("xtc_threshold", p.xtcThreshold, d.xtcThreshold);
+    put("top_n_sigma", p.topNSigma, d.topNSigma);
+    put("mirostat", p.mirostat, d.mirostat);
+    put("mirostat_tau", p.mirostatTau, d.mirostatTau);
+    put("mirostat_eta", p.mirostatEta, d.mirostatEta);
+    put("dynatemp_range", p.dynatempRange, d.dynatempRange);
+    put("dynatemp_exponent", p.dynatempExponent, d.dynatempExponent);
     return j;
 }
 
@@ -173,6 +249,38 @@ int readInt(const std::string& key, const nlohmann::json& v)
         fail(key, "must be an integer, got " + v.dump());
     }
     fail(key, "must be an integer, got " + typeName(v));
+}
+
+// llama.cpp's form: [[id, bias], ["text", bias], ...] where bias is a number or false (= -inf, a ban).
+std::vector<LogitBias> readLogitBias(const std::string& key, const nlohmann::json& v)
+{
+    if (!v.is_array())
+        fail(key, "must be an array of [id or \"text\", bias] pairs, got " + typeName(v));
+    std::vector<LogitBias> out;
+    for (size_t i = 0; i < v.size(); ++i) {
+        const nlohmann::json& e = v[i];
+        const std::string entry = "entry " + std::to_string(i);
+        if (!e.is_array() || e.size() != 2)
+            fail(key, entry + " must be a pair [id or \"text\", bias], got " + brief(e));
+        LogitBias b;
+        if (e[0].is_string()) {
+            b.text = e[0].get<std::string>();
+        } else if (e[0].is_number_integer()) {
+            b.id = readInt(key, e[0]);
+            if (b.id < 0)
+                fail(key, entry + " has token id " + e[0].dump() + "; ids are >= 0");
+        } else {
+            fail(key, entry + " must start with a token id or a text, got " + typeName(e[0]));
+        }
+        if (e[1].is_number())
+            b.bias = e[1].get<double>();
+        else if (e[1].is_boolean() && !e[1].get<bool>())
+            b.bias = -std::numeric_limits<double>::infinity();
+        else
+            fail(key, entry + " must end with a number or false (a ban), got " + brief(e[1]));
+        out.push_back(std::move(b));
+    }
+    return out;
 }
 
 } // namespace
@@ -246,7 +354,30 @@ SamplingParams samplingParamsFromJson(const nlohmann::json& j)
                 p.jsonSchema = v.dump();
             else
                 fail(key, "must be a JSON Schema (an object), got " + typeName(v));
-        } else {
+        } else if (key == "logit_bias") { // --- llama.cpp samplers ---
+            p.logitBias = readLogitBias(key, v);
+        } else if (key == "dry_multiplier") p.dryMultiplier = readNumber(key, v);
+        else if (key == "dry_base") p.dryBase = readNumber(key, v);
+        else if (key == "dry_allowed_length") p.dryAllowedLength = readInt(key, v);
+        else if (key == "dry_penalty_last_n") p.dryPenaltyLastN = readInt(key, v);
+        else if (key == "dry_sequence_breakers") {
+            if (!v.is_array())
+                fail(key, "must be an array of strings, got " + typeName(v));
+            p.drySequenceBreakers.clear();
+            for (size_t i = 0; i < v.size(); ++i) {
+                if (!v[i].is_string())
+                    fail(key, "entry " + std::to_string(i) + " must be a string, got " + typeName(v[i]));
+                p.drySequenceBreakers.push_back(v[i].get<std::string>());
+            }
+        } else if (key == "xtc_probability") p.xtcProbability = readNumber(key, v);
+        else if (key == "xtc_threshold") p.xtcThreshold = readNumber(key, v);
+        else if (key == "top_n_sigma") p.topNSigma = readNumber(key, v);
+        else if (key == "mirostat") p.mirostat = readInt(key, v);
+        else if (key == "mirostat_tau") p.mirostatTau = readNumber(key, v);
+        else if (key == "mirostat_eta") p.mirostatEta = readNumber(key, v);
+        else if (key == "dynatemp_range") p.dynatempRange = readNumber(key, v);
+        else if (key == "dynatemp_exponent") p.dynatempExponent = readNumber(key, v);
+        else {
             throw Error("unknown sampling setting '" + key + "'");
         }
     }

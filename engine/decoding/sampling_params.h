@@ -24,6 +24,15 @@ enum class SamplerOrder {
 // Hugging Face's `early_stopping`: True, False or "never".
 enum class EarlyStopping { True, False, Never };
 
+// One logit_bias entry (llama.cpp's [id, bias] or ["text", bias]): a token id, or a text whose every token
+// gets the bias. Also reachable as SamplingParams::LogitBias.
+struct LogitBias {
+    int32_t id = -1;  // a token id (>= 0), or -1 when `text` names the tokens
+    std::string text; // tokenized without BOS; every token of it gets the bias
+    double bias = 0;  // added to the logit; -inf bans the token(s)
+    bool operator==(const LogitBias&) const = default;
+};
+
 struct SamplingParams {
     // Sampling stages (defaults are "off": each stage at its default is left out of the chain).
     double temperature = 1.0;       // 0 means greedy
@@ -48,6 +57,25 @@ struct SamplingParams {
     std::string grammar;
     std::string jsonSchema;
     // --- end constrained decoding ---
+
+    // --- llama.cpp samplers (decoding/sampler_stages_llamacpp.h; JSON keys are llama.cpp's /completion names) ---
+    // Every one is off at its default. Where each sits in each order: sampler_chain.h.
+    using LogitBias = logitscope::LogitBias;
+    std::vector<LogitBias> logitBias;                                      // logit_bias
+    double dryMultiplier = 0.0;                                            // dry_multiplier; 0 = off
+    double dryBase = 1.75;                                                 // dry_base; >= 1
+    int dryAllowedLength = 2;                                              // dry_allowed_length
+    int dryPenaltyLastN = -1;                                              // dry_penalty_last_n; -1 = all, 0 = off
+    std::vector<std::string> drySequenceBreakers = {"\n", ":", "\"", "*"}; // dry_sequence_breakers
+    double xtcProbability = 0.0;                                           // xtc_probability; 0 = off
+    double xtcThreshold = 0.1;                                             // xtc_threshold; > 0.5 does nothing
+    double topNSigma = -1.0;                                               // top_n_sigma; <= 0 off
+    int mirostat = 0;                                                      // mirostat: 0 off, 1 or 2
+    double mirostatTau = 5.0;                                              // mirostat_tau (target surprise, bits)
+    double mirostatEta = 0.1;                                              // mirostat_eta (learning rate)
+    double dynatempRange = 0.0;                                            // dynatemp_range; 0 = plain temperature
+    double dynatempExponent = 1.0;                                         // dynatemp_exponent
+    // --- end llama.cpp samplers ---
 
     // Beam search (numBeams > 1): HF semantics, sampling stages are not used.
     int numBeams = 1;               // [1, 64]

@@ -3,6 +3,8 @@
 // prompt's blocks are stored once however many lanes look at it.
 #include "decoding/session.h"
 
+#include "decoding/sampler_stages_llamacpp.h"
+
 #include "common/error.h"
 #include "decoding/grammar/grammar_stage.h"
 #include "model/ops.h"
@@ -152,6 +154,7 @@ PrefillRecord Session::prefill(const std::vector<int32_t>& promptIds, const Samp
             throw Error("prompt: token id " + std::to_string(id) + " is outside the vocabulary (0.." +
                         std::to_string(cfg.vocabSize - 1) + ")");
     validate(settings, cfg.contextLength - int(promptIds.size()));
+    checkLogitBias(settings);
 
     // Start over; a failed prefill leaves an empty session, never a half-built one.
     m_lanes.clear();
@@ -300,10 +303,22 @@ void Session::setSampling(int id, const SamplingParams& params)
 {
     Lane& l = lane_(id);
     validate(params, m_model->config().contextLength - int(m_prompt.size()));
+    checkLogitBias(params);
     applySampling(l, params);
 }
 
 const SamplingParams& Session::sampling(int id) const { return lane_(id).params; }
+
+// --- llama.cpp samplers: logit_bias ids must be in this model's vocabulary ---
+void Session::checkLogitBias(const SamplingParams& params) const
+{
+    const int V = m_model->config().vocabSize;
+    for (size_t i = 0; i < params.logitBias.size(); ++i)
+        if (params.logitBias[i].id >= V)
+            throw Error("sampling setting 'logit_bias' entry " + std::to_string(i) + ": token id " +
+                        std::to_string(params.logitBias[i].id) + " is outside the vocabulary (0.." +
+                        std::to_string(V - 1) + ")");
+}
 
 SamplingContext Session::contextFor(const Lane& l) const
 {
@@ -314,6 +329,17 @@ SamplingContext Session::contextFor(const Lane& l) const
     ctx.lane = 0; // one RNG stream for every lane: lanes differ only by their settings
     ctx.step = uint64_t(l.generated.size());
     ctx.grammar = l.grammar.get();
+    // --- llama.cpp samplers: token texts when a stage needs them; mu from the lane's last step ---
+    const SamplingParams& p = l.params;
+    const bool needsTexts = (p.dryMultiplier != 0.0 && p.dryPenaltyLastN != 0) ||
+                            std::any_of(p.logitBias.begin(), p.logitBias.end(), [](const LogitBias& b) { return b.id < 0; });
+    if (needsTexts) {
+        if (!m_samplerVocab)
+            m_samplerVocab = SamplerVocabulary::fromTokenizer(m_model->tokenizer());
+        ctx.vocab = m_samplerVocab.get();
+    }
+    if (!l.history.empty())
+        ctx.mirostatMu = l.history.back().sample.mirostatMu; // NaN when that step had no mirostat: start over
     return ctx;
 }
 
@@ -416,6 +442,11 @@ std::vector<StepRecord> Session::advance(const std::vector<int>& ids, const std:
         } else {
             token = forced[i];
             rec.sample = l.chain->sample(l.logits, contextFor(l)); // the distribution the user overrode
+            if (std::isfinite(rec.sample.mirostatMuIn)) { // mirostat: mu follows the forced token's surprise
+                const std::vector<float> processed = l.chain->processedLogprobs(l.logits, contextFor(l));
+                const float v = token >= 0 && token < int(processed.size()) ? processed[size_t(token)] : -INFINITY;
+                rec.sample.mirostatMu = l.chain->mirostatMuAfter(rec.sample, std::isfinite(v) ? std::exp(v) : 0.0f);
+            }
         }
         rec.sampleMs = msSince(t0);
         // --- constrained decoding: nothing allowed, or a forced token the grammar forbids, ends the step

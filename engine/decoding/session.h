@@ -25,6 +25,7 @@ namespace logitscope {
 
 struct GrammarConstraint;  // decoding/grammar/grammar_stage.h
 struct GrammarVocabulary;  // decoding/grammar/token_trie.h
+struct SamplerVocabulary;  // decoding/sampler_stages_llamacpp.h
 
 struct SessionOptions {
     bool captureAttention = false; // attention rows in every StepRecord and the prompt's T x T
@@ -136,6 +137,7 @@ private:
     std::unique_ptr<GrammarConstraint> makeGrammar(const Lane& lane, const SamplingParams& params) const;
     void restoreLogits(Lane& lane);
     SamplingContext contextFor(const Lane& lane) const;
+    void checkLogitBias(const SamplingParams& params) const;
     void fillRecord(const Lane& lane, StepRecord& rec, int32_t token, bool forced) const;
     void fillLens(const Lane& lane, StepRecord& rec);
 
@@ -154,6 +156,7 @@ private:
     int m_nextLane = 0;
     std::unique_ptr<LogitLens> m_lens; // made on first use of SessionOptions::logitLens
     mutable std::shared_ptr<const GrammarVocabulary> m_grammarVocab; // token bytes + trie, on first grammar
+    mutable std::shared_ptr<const SamplerVocabulary> m_samplerVocab; // token texts, on first DRY / text bias
 };
 
 } // namespace logitscope

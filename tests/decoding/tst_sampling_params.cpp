@@ -98,6 +98,26 @@ private slots:
             p.numBeams = 2;
             p.numReturnSequences = 3;
         });
+        // --- llama.cpp samplers ---
+        add("logit_bias neither", "logit_bias", [](SamplingParams& p) { p.logitBias = {{-1, "", 1.0}}; });
+        add("logit_bias both", "logit_bias", [](SamplingParams& p) { p.logitBias = {{3, "x", 1.0}}; });
+        add("logit_bias nan", "logit_bias", [nan](SamplingParams& p) { p.logitBias = {{3, "", nan}}; });
+        add("logit_bias +inf", "logit_bias", [inf](SamplingParams& p) { p.logitBias = {{3, "", inf}}; });
+        add("dry_multiplier < 0", "dry_multiplier", [](SamplingParams& p) { p.dryMultiplier = -0.5; });
+        add("dry_multiplier nan", "dry_multiplier", [nan](SamplingParams& p) { p.dryMultiplier = nan; });
+        add("dry_base < 1", "dry_base", [](SamplingParams& p) { p.dryBase = 0.9; });
+        add("dry_allowed_length < 0", "dry_allowed_length", [](SamplingParams& p) { p.dryAllowedLength = -1; });
+        add("dry_penalty_last_n < -1", "dry_penalty_last_n", [](SamplingParams& p) { p.dryPenaltyLastN = -2; });
+        add("dry breaker empty", "dry_sequence_breakers", [](SamplingParams& p) { p.drySequenceBreakers = {"a", ""}; });
+        add("xtc_probability > 1", "xtc_probability", [](SamplingParams& p) { p.xtcProbability = 1.5; });
+        add("xtc_threshold < 0", "xtc_threshold", [](SamplingParams& p) { p.xtcThreshold = -0.1; });
+        add("top_n_sigma inf", "top_n_sigma", [inf](SamplingParams& p) { p.topNSigma = inf; });
+        add("mirostat 3", "mirostat", [](SamplingParams& p) { p.mirostat = 3; p.order = SamplerOrder::LlamaCpp; });
+        add("mirostat hf order", "mirostat", [](SamplingParams& p) { p.mirostat = 2; });
+        add("mirostat_tau < 0", "mirostat_tau", [](SamplingParams& p) { p.mirostatTau = -1; });
+        add("mirostat_eta 0", "mirostat_eta", [](SamplingParams& p) { p.mirostatEta = 0; });
+        add("dynatemp_range < 0", "dynatemp_range", [](SamplingParams& p) { p.dynatempRange = -0.2; });
+        add("dynatemp_exponent nan", "dynatemp_exponent", [nan](SamplingParams& p) { p.dynatempExponent = nan; });
     }
     void rejections()
     {
@@ -162,6 +182,58 @@ private slots:
         p.earlyStopping = EarlyStopping::True;
         QVERIFY(toJson(p).at("early_stopping").get<bool>());
     }
+
+    // --- llama.cpp samplers: llama.cpp's /completion names, -inf as false, defaults not written ---
+    void jsonLlamaCppSamplers()
+    {
+        QVERIFY(!toJson(SamplingParams{}).contains("dry_multiplier")); // old readers see nothing new
+        SamplingParams p;
+        p.order = SamplerOrder::LlamaCpp;
+        p.logitBias = {{15, "", 2.5}, {-1, " jury", -1.0}, {7, "", -std::numeric_limits<double>::infinity()}};
+        p.dryMultiplier = 0.8;
+        p.dryBase = 2.0;
+        p.dryAllowedLength = 3;
+        p.dryPenaltyLastN = 64;
+        p.drySequenceBreakers = {"\n", "."};
+        p.xtcProbability = 0.5;
+        p.xtcThreshold = 0.2;
+        p.topNSigma = 1.5;
+        p.mirostat = 2;
+        p.mirostatTau = 4.0;
+        p.mirostatEta = 0.2;
+        p.dynatempRange = 0.3;
+        p.dynatempExponent = 1.5;
+        QCOMPARE(QString::fromStdString(validationError(p)), QString());
+        const nlohmann::json j = toJson(p);
+        QCOMPARE(j.at("logit_bias").dump(), std::string("[[15,2.5],[\" jury\",-1.0],[7,false]]"));
+        for (const char* key : {"dry_multiplier", "dry_base", "dry_allowed_length", "dry_penalty_last_n",
+                                "dry_sequence_breakers", "xtc_probability", "xtc_threshold", "top_n_sigma", "mirostat",
+                                "mirostat_tau", "mirostat_eta", "dynatemp_range", "dynatemp_exponent"})
+            QVERIFY2(j.contains(key), key);
+        QVERIFY(samplingParamsFromJson(nlohmann::json::parse(j.dump())) == p);
+        // A file written before these settings existed reads with them at their defaults.
+        const SamplingParams old = samplingParamsFromJson(nlohmann::json::parse("{\"top_k\": 4, \"order\": \"llama.cpp\"}"));
+        QCOMPARE(old.dryBase, 1.75);
+        QCOMPARE(old.drySequenceBreakers, (std::vector<std::string>{"\n", ":", "\"", "*"}));
+        QCOMPARE(old.topNSigma, -1.0);
+        QVERIFY(old.logitBias.empty());
+    }
+
+    void jsonLlamaCppErrors_data()
+    {
+        QTest::addColumn<QString>("json");
+        QTest::addColumn<QString>("field");
+        QTest::newRow("logit_bias object") << "{\"logit_bias\": {\"5\": 1}}" << "logit_bias";
+        QTest::newRow("logit_bias triple") << "{\"logit_bias\": [[5, 1, 2]]}" << "logit_bias";
+        QTest::newRow("logit_bias true") << "{\"logit_bias\": [[5, true]]}" << "logit_bias";
+        QTest::newRow("logit_bias negative id") << "{\"logit_bias\": [[-3, 1]]}" << "logit_bias";
+        QTest::newRow("logit_bias float id") << "{\"logit_bias\": [[1.5, 1]]}" << "logit_bias";
+        QTest::newRow("breakers string") << "{\"dry_sequence_breakers\": \"\\n\"}" << "dry_sequence_breakers";
+        QTest::newRow("breaker entry") << "{\"dry_sequence_breakers\": [\"a\", 2]}" << "dry_sequence_breakers";
+        QTest::newRow("mirostat float") << "{\"mirostat\": 1.5}" << "mirostat";
+        QTest::newRow("xtc string") << "{\"xtc_probability\": \"high\"}" << "xtc_probability";
+    }
+    void jsonLlamaCppErrors() { jsonErrors(); }
 
     void jsonPartialAndForms()
     {

@@ -7,12 +7,11 @@
 #include "decoding/session.h"
 #include "model/backend.h"
 #include "model/model.h"
+#include "llama_server.h"
 #include "shared_data.h"
 
 #include <nlohmann/json.hpp>
 
-#include <QProcess>
-#include <QTcpServer>
 #include <QtTest>
 
 using namespace logitscope;
@@ -24,70 +23,18 @@ private slots:
     void greedyConstrainedParity();
 };
 
-namespace {
-
-QByteArray curl(const QStringList& args)
-{
-    QProcess p;
-    p.start("curl", QStringList{"-s", "--max-time", "60"} + args);
-    if (!p.waitForFinished(70000))
-        return {};
-    return p.readAllStandardOutput();
-}
-
-struct ServerGuard {
-    QProcess* p;
-    ~ServerGuard()
-    {
-        p->kill(); // by its own handle: only the server this test started
-        p->waitForFinished(5000);
-    }
-};
-
-} // namespace
-
 void TestGrammarLlama::greedyConstrainedParity()
 {
-    REQUIRE_SHARED("models/ref-llama-spm.gguf");
-    REQUIRE_SHARED("peers/llama-server");
-    {
-        QProcess probe;
-        probe.setStandardOutputFile(QProcess::nullDevice());
-        probe.start("curl", {"--version"});
-        if (!probe.waitForFinished(10000) || probe.exitCode() != 0)
-            QSKIP("curl is not available to talk to llama-server");
-    }
-    // A free loopback port: bind port 0, read it, release it.
-    quint16 port = 0;
-    {
-        QTcpServer probe;
-        QVERIFY(probe.listen(QHostAddress::LocalHost, 0));
-        port = probe.serverPort();
-    }
-    QProcess server;
-    server.setProcessChannelMode(QProcess::MergedChannels);
-    server.start(QString::fromStdString(test::sharedPath("peers/llama-server")),
-                 {"-m", QString::fromStdString(test::sharedPath("models/ref-llama-spm.gguf")), "--host", "127.0.0.1",
-                  "--port", QString::number(port), "-t", "1", "--threads-http", "2", "-np", "1", "-c", "512"});
-    ServerGuard guard{&server};
-    QVERIFY2(server.waitForStarted(10000), "llama-server did not start");
-    const QString base = QString("http://127.0.0.1:%1").arg(port);
-    bool healthy = false;
-    for (int i = 0; i < 120 && !healthy; ++i) {
-        healthy = curl({base + "/health"}).contains("ok");
-        if (!healthy)
-            QTest::qWait(250);
-    }
-    QVERIFY2(healthy, "llama-server never reported /health ok");
+    test::LlamaServer server;
+    START_LLAMA_SERVER(server, "models/ref-llama-spm.gguf");
 
     const std::string grammar = "root ::= (\"yes\" | \"no\" | \" it\" | \" that\") [ a-z]*";
     const std::string prompt = "The jury said";
     const int steps = 6;
     nlohmann::json req = {{"prompt", prompt}, {"n_predict", steps}, {"temperature", 0}, {"n_probs", 10},
                           {"post_sampling_probs", true}, {"grammar", grammar}, {"seed", 1}};
-    const QByteArray reply = curl({base + "/completion", "-d", QByteArray::fromStdString(req.dump())});
-    QVERIFY2(!reply.isEmpty(), "no reply from /completion");
-    const nlohmann::json out = nlohmann::json::parse(reply.toStdString());
+    const nlohmann::json out = server.post("/completion", req);
+    QVERIFY2(out.is_object(), "no reply from /completion");
     const auto& probs = out.at("completion_probabilities");
     QCOMPARE(int(probs.size()), steps);
 

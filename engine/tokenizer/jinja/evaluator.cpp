@@ -473,6 +473,20 @@ Value Interpreter::evalInner(const Expr& e, const ScopePtr& scope)
 
 namespace {
 
+// A value as "+" / "~" concatenate it: lists as their items joined by "," (what the reference's
+// JavaScript does), none as Python's "None", everything else as printed.
+std::string concatText(const Value& v)
+{
+    if (v.isNone())
+        return "None";
+    if (!v.isArray())
+        return toOutput(v);
+    std::string out;
+    for (size_t k = 0; k < v.arr().items.size(); ++k)
+        out += (k ? "," : "") + toOutput(v.arr().items[k]);
+    return out;
+}
+
 int64_t floorDiv(int64_t a, int64_t b)
 {
     int64_t q = a / b;
@@ -516,7 +530,7 @@ Value Interpreter::binary(const Expr& e, const ScopePtr& scope)
         return Value(op == "in" ? found : !found);
     }
     if (op == "~") { // Python's str(): none concatenates as "None"
-        std::string s = (a.isNone() ? "None" : toOutput(a)) + (b.isNone() ? "None" : toOutput(b));
+        std::string s = concatText(a) + concatText(b);
         checkSize(s.size());
         return Value(std::move(s));
     }
@@ -562,10 +576,9 @@ Value Interpreter::binary(const Expr& e, const ScopePtr& scope)
         if (op == "<=") return Value(a.s() <= b.s());
         if (op == ">=") return Value(a.s() >= b.s());
     }
-    if (op == "+" && (a.isString() || b.isString()) && (an || bn || a.isString() || b.isString())
-        && !a.isUndefined() && !b.isUndefined() && !a.isNone() && !b.isNone() && !a.isArray() && !b.isArray()
-        && !a.isObject() && !b.isObject()) {
-        std::string s = toOutput(a) + toOutput(b); // "a" + 1: the reference concatenates
+    if (op == "+" && (a.isString() || b.isString()) && !a.isUndefined() && !b.isUndefined() && !a.isNone()
+        && !b.isNone()) {
+        std::string s = concatText(a) + concatText(b); // "a" + 1, "a" + [...]: the reference concatenates
         checkSize(s.size());
         return Value(std::move(s));
     }

@@ -1,6 +1,6 @@
-// Chat templates: recognises the common template families by distinctive substrings and renders
-// one system + user turn followed by the assistant generation prompt.
-// Deliberately not a Jinja interpreter: an unrecognised template falls back to raw text with a notice.
+// Chat template families: recognises the common template families by distinctive substrings and renders
+// one system + user turn followed by the assistant generation prompt (the fallback when the model's own
+// template cannot be run). Not the Jinja renderer: conversation.h renders the template itself.
 #pragma once
 
 #include <string>
@@ -11,6 +11,8 @@ struct ChatRendering {
     std::string text;   // the prompt to encode (no BOS text: encode with addSpecial adds BOS per the tokenizer)
     std::string family; // "chatml", "llama3", "llama2", "mistral", "zephyr", "phi3", "gemma", or "raw"
     std::string notice; // empty when the template was recognised; otherwise why the raw text is used
+    std::string endOfTurn;     // the text that ends a turn ("<|im_end|>"), or the EOS text; renderConversation only
+    bool fromTemplate = false; // rendered by the model's own Jinja template (renderConversation only)
 };
 
 // The family name for a template's source text ("raw" when empty or unrecognised).

@@ -79,6 +79,8 @@ GgufVocab readVocab(const GgufFile& g, bool defaultAddBos)
     s.addBos = g.getBool("tokenizer.ggml.add_bos_token", defaultAddBos);
     s.addEos = g.getBool("tokenizer.ggml.add_eos_token", false);
     s.chatTemplate = g.getString("tokenizer.chat_template", "");
+    if (const std::string toolUse = g.getString("tokenizer.chat_template.tool_use", ""); !toolUse.empty())
+        s.namedChatTemplates.emplace_back("tool_use", toolUse);
     return v;
 }
 

@@ -2,6 +2,8 @@
 // decode() and chat rendering. Loaders live in tokenizer_loader.cpp and gguf_tokenizer.cpp.
 #include "tokenizer/tokenizer.h"
 
+#include "tokenizer/conversation.h"
+
 #include "common/error.h"
 
 #include <algorithm>
@@ -115,6 +117,28 @@ std::string Tokenizer::decode(std::span<const int32_t> ids, bool skipSpecial) co
 ChatRendering Tokenizer::renderChat(const std::string& system, const std::string& user) const
 {
     return logitscope::renderChat(m_settings.chatTemplate, system, user);
+}
+
+ChatTemplateTokens Tokenizer::chatTokens() const
+{
+    const auto text = [this](int32_t id) { return id >= 0 && id < vocabSize() ? piece(id) : std::string(); };
+    return ChatTemplateTokens{text(bos()), text(eos()), text(unk()), text(pad())};
+}
+
+const std::string& Tokenizer::chatTemplateFor(bool withTools) const
+{
+    if (withTools)
+        for (const auto& [name, text] : m_settings.namedChatTemplates)
+            if (name == "tool_use")
+                return text;
+    return m_settings.chatTemplate;
+}
+
+ChatRendering Tokenizer::renderConversation(const ChatConversation& c) const
+{
+    const bool withTools = c.tools.is_array() && !c.tools.empty();
+    const std::string name = (source().empty() ? std::string("tokenizer") : source()) + " chat template";
+    return logitscope::renderConversation(chatTemplateFor(withTools), c, chatTokens(), addBos(), name);
 }
 
 } // namespace logitscope

@@ -1,7 +1,7 @@
 // Tokenizer: the interface the engine uses to turn text into token ids and ids back into exact bytes,
 // with the vocabulary's special tokens, BOS/EOS policy and chat template. Implementations:
 // SentencePieceTokenizer (libsentencepiece) and ByteBpeTokenizer (byte-level / byte-fallback BPE).
-// Not a model loader and not a Jinja engine (see chat_template.h for what templates it understands).
+// Not a model loader and not a Jinja engine (conversation.h renders chat templates with tokenizer/jinja).
 #pragma once
 
 #include "tokenizer/chat_template.h"
@@ -18,6 +18,8 @@
 namespace logitscope {
 
 class GgufFile;
+struct ChatConversation;
+struct ChatTemplateTokens;
 
 struct EncodeOptions {
     bool addSpecial = true;   // add BOS / EOS as the tokenizer's addBos() / addEos() say
@@ -44,7 +46,8 @@ struct TokenizerSettings {
     int32_t pad = -1;
     bool addBos = false;
     bool addEos = false;
-    std::string chatTemplate;
+    std::string chatTemplate;    // the default chat template (Jinja source)
+    std::vector<std::pair<std::string, std::string>> namedChatTemplates; // e.g. {"tool_use", ...}
     bool stripLeadingSpace = false; // decode() drops the dummy-prefix space of the first token
 };
 
@@ -87,6 +90,12 @@ public:
     const std::string& source() const { return m_settings.source; }
 
     ChatRendering renderChat(const std::string& system, const std::string& user) const;
+    // The conversation through the model's own template (the "tool_use" one when tools are given and it
+    // has one), BOS text left out when encode() adds BOS; falls back to the family rendering with a notice.
+    // Throws Error for an invalid conversation.
+    ChatRendering renderConversation(const ChatConversation& c) const;
+    ChatTemplateTokens chatTokens() const; // bos_token / eos_token / unk_token / pad_token texts
+    const std::string& chatTemplateFor(bool withTools) const;
     const std::string& chatTemplate() const { return m_settings.chatTemplate; }
 
 protected:

@@ -83,13 +83,21 @@ void applyFolderConfig(const fs::path& dir, TokenizerSettings& s, const Resolve&
             const json& t = j["chat_template"];
             if (t.is_string()) {
                 s.chatTemplate = t.get<std::string>();
-            } else if (t.is_array()) { // [{"name": "default", "template": "..."}, ...]
-                for (const json& e : t)
-                    if (e.is_object() && e.contains("name") && e["name"] == "default" && e.contains("template") && e["template"].is_string())
+            } else if (t.is_array()) { // [{"name": "default", "template": "..."}, {"name": "tool_use", ...}]
+                for (const json& e : t) {
+                    if (!e.is_object() || !e.contains("name") || !e["name"].is_string() || !e.contains("template") || !e["template"].is_string())
+                        continue;
+                    if (e["name"] == "default")
                         s.chatTemplate = e["template"].get<std::string>();
+                    else
+                        s.namedChatTemplates.emplace_back(e["name"].get<std::string>(), e["template"].get<std::string>());
+                }
             }
         }
     }
+    // Recent transformers releases save the template as its own file, which takes precedence.
+    if (const fs::path p = dir / "chat_template.jinja"; fs::exists(p))
+        s.chatTemplate = readFile(p.string());
     std::vector<int32_t> eosList;
     if (eos >= 0)
         eosList.push_back(eos);

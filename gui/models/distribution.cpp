@@ -3,6 +3,8 @@
 
 #include "models/token_display.h"
 
+#include <QObject>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -21,7 +23,7 @@ bool isPenaltyStage(const QString& stage)
     if (isGrammarStage(stage))
         return true; // a mask, drawn as "forbidden by the grammar" rather than as a cut-off
     const QString s = stage.toLower();
-    return s.contains(QLatin1String("penal")) || s.contains(QLatin1String("repe")) || s.contains(QLatin1String("gram"))
+    return s.contains(QLatin1String("bias")) || s == QLatin1String("dry") || s.contains(QLatin1String("penal")) || s.contains(QLatin1String("repe")) || s.contains(QLatin1String("gram"))
         || s.contains(QLatin1String("presence")) || s.contains(QLatin1String("frequency")) || s.contains(QLatin1String("min-new"))
         || s.contains(QLatin1String("min_new")) || s.contains(QLatin1String("minnew"));
 }
@@ -76,6 +78,9 @@ Distribution makeDistribution(const logitscope::StepRecord& record, int k, const
         sum.entropy = st.entropy;
         for (const auto& c : st.top)
             sum.top.append(c.prob);
+        sum.detail = QString::fromStdString(st.detail);
+        if (isGrammarStage(v.name) && sum.detail.isEmpty())
+            sum.detail = QObject::tr("removed %1%").arg(100.0 * st.removedMass, 0, 'f', 1);
         d.stages.append(sum);
         if (isGrammarStage(v.name)) {
             d.grammar.active = true;

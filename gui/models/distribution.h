@@ -44,6 +44,7 @@ struct StageSummary {
     int survivors = 0;
     double entropy = 0;
     QList<double> top;         // probabilities of the recorded top candidates, best first
+    QString detail;            // the stage's state in one line ("mu 9.87, k 35", "T 0.83"; grammar: mass removed)
 };
 
 struct Distribution {

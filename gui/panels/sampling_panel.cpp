@@ -2,6 +2,7 @@
 #include "panels/sampling_panel.h"
 #include "panels/scrolling_page.h"
 
+#include "models/distribution.h"
 #include "models/inference_controller.h"
 
 #include <QCheckBox>
@@ -55,6 +56,51 @@ std::vector<std::string> parseStops(const QString& text)
     }
     flush();
     return out;
+}
+
+// "13=-inf, 'the'=-3" <-> logit-bias entries: a key that is a whole number is a token id, anything else a
+// text (quotes optional). A bias that is not a number becomes NaN, which the engine refuses by name.
+std::vector<logitscope::LogitBias> parseLogitBias(const QString& text)
+{
+    std::vector<logitscope::LogitBias> out;
+    for (const std::string& entry : parseStops(text)) {
+        const QString e = QString::fromStdString(entry);
+        const int eq = e.lastIndexOf(QLatin1Char('='));
+        logitscope::LogitBias b;
+        QString key = (eq < 0 ? e : e.left(eq)).trimmed();
+        const QString value = eq < 0 ? QString() : e.mid(eq + 1).trimmed();
+        bool isId = false;
+        const int id = key.toInt(&isId);
+        if (isId && id >= 0) {
+            b.id = id;
+        } else {
+            if (key.size() >= 2 && (key.front() == QLatin1Char('\'') || key.front() == QLatin1Char('"')) && key.back() == key.front())
+                key = key.mid(1, key.size() - 2);
+            b.text = key.toStdString();
+        }
+        bool ok = false;
+        if (value.compare(QLatin1String("-inf"), Qt::CaseInsensitive) == 0) {
+            b.bias = -std::numeric_limits<double>::infinity();
+        } else {
+            b.bias = value.toDouble(&ok);
+            if (!ok)
+                b.bias = std::numeric_limits<double>::quiet_NaN();
+        }
+        out.push_back(b);
+    }
+    return out;
+}
+
+QString formatLogitBias(const std::vector<logitscope::LogitBias>& entries)
+{
+    QStringList parts;
+    for (const auto& b : entries) {
+        QString key = b.id >= 0 ? QString::number(b.id) : QStringLiteral("'%1'").arg(QString::fromStdString(b.text));
+        key.replace(QLatin1Char(','), QStringLiteral("\\,"));
+        const QString bias = std::isinf(b.bias) && b.bias < 0 ? QStringLiteral("-inf") : QString::number(b.bias);
+        parts << key + QLatin1Char('=') + bias;
+    }
+    return parts.join(QStringLiteral(", "));
 }
 
 QString formatStops(const std::vector<std::string>& stops)
@@ -181,6 +227,7 @@ SamplingPanel::SamplingPanel(InferenceController* controller, QWidget* parent) :
     m_noRepeat = addInt(QStringLiteral("no_repeat_ngram_size"), tr("No-repeat n-gram"),
                         tr("Ban any token that would repeat a sequence of n tokens already in the text (0 = off)."),
                         0, 20);
+    buildLlamaCppRows();
     m_minNew = addInt(QStringLiteral("min_new_tokens"), tr("Min new tokens"),
                       tr("End-of-text is not allowed before this many tokens were generated."), 0, 100000);
     m_maxNew = addInt(QStringLiteral("max_new_tokens"), tr("Max new tokens"),
@@ -233,6 +280,7 @@ SamplingPanel::SamplingPanel(InferenceController* controller, QWidget* parent) :
             clearErrors();
     });
     connect(controller, &InferenceController::samplingFailed, this, &SamplingPanel::showError);
+    connect(controller, &InferenceController::distributionAvailable, this, &SamplingPanel::showMirostat);
 
     setParams(controller->sampling());
 }
@@ -243,6 +291,94 @@ void SamplingPanel::addSection(const QString& title, const QString& tip)
     label->setToolTip(tip);
     label->setContentsMargins(0, 6, 0, 0);
     m_grid->addWidget(label, m_row++, 0, 1, 4);
+}
+
+void SamplingPanel::buildLlamaCppRows()
+{
+    addSection(tr("llama.cpp samplers"),
+               tr("The samplers llama.cpp, text-generation-webui and SillyTavern users tune, with llama.cpp's "
+                  "semantics and parameter names. In the llama.cpp order they sit where llama.cpp's default "
+                  "chain puts them; each is off at its default."));
+    m_logitBias = new QLineEdit;
+    m_logitBias->setObjectName(QStringLiteral("logitBias"));
+    m_logitBias->setPlaceholderText(tr("e.g.  13=-inf, 42=2.5, 'the'=-3"));
+    addRow(QStringLiteral("logit_bias"), tr("Logit bias"),
+           tr("Added to a token's logit before any other stage: ID=BIAS for a token id, 'TEXT'=BIAS for every token "
+              "of a text. -inf bans the token. Separate entries with commas."),
+           m_logitBias);
+    m_dryMultiplier = addDouble(QStringLiteral("dry_multiplier"), tr("DRY multiplier"),
+                                tr("DRY (\"don't repeat yourself\"): a token that would extend a sequence already "
+                                   "seen in the text gets a penalty multiplier × base^(length − allowed length). "
+                                   "0 = off; 0.8 is a common value."),
+                                0.0, 5.0, 0.05, 2, 100);
+    m_dryBase = addDouble(QStringLiteral("dry_base"), tr("DRY base"),
+                          tr("How fast DRY's penalty grows with the length of the repeated sequence (1.75)."),
+                          1.0, 4.0, 0.05, 2, 100);
+    m_dryAllowedLength = addInt(QStringLiteral("dry_allowed_length"), tr("DRY allowed length"),
+                                tr("Repeats up to this many tokens are not penalised (2)."), 0, 50);
+    m_dryPenaltyLastN = addInt(QStringLiteral("dry_penalty_last_n"), tr("DRY last n"),
+                               tr("How many recent tokens DRY looks at: -1 = the whole context, 0 = off."), -1, 100000);
+    m_dryBreakers = new QLineEdit;
+    addRow(QStringLiteral("dry_sequence_breakers"), tr("DRY breakers"),
+           tr("Texts that end a repeated sequence for DRY (llama.cpp's default: new line, colon, quote, "
+              "asterisk). Separate with commas; write \\n for a new line and \\, for a comma."),
+           m_dryBreakers);
+    m_xtcProbability = addDouble(QStringLiteral("xtc_probability"), tr("XTC probability"),
+                                 tr("XTC (\"exclude top choices\"): with this probability per step, every token above "
+                                    "the threshold except the least likely of them is removed — it pushes away from "
+                                    "the obvious choice. 0 = off."),
+                                 0.0, 1.0, 0.05, 2, 100);
+    m_xtcThreshold = addDouble(QStringLiteral("xtc_threshold"), tr("XTC threshold"),
+                               tr("Tokens at least this likely count as top choices for XTC (0.1; above 0.5 XTC "
+                                  "never acts)."),
+                               0.0, 1.0, 0.01, 2, 100);
+    m_topNSigma = addDouble(QStringLiteral("top_n_sigma"), tr("Top-nσ"),
+                            tr("Keeps the tokens whose logit is within n standard deviations of the largest logit "
+                               "(off at -1)."),
+                            -1.0, 10.0, 0.1, 2, 10);
+    m_topNSigma->setSpecialValueText(tr("off"));
+    m_mirostat = new QComboBox;
+    m_mirostat->setObjectName(QStringLiteral("mirostat"));
+    m_mirostat->addItem(tr("Off"), 0);
+    m_mirostat->addItem(tr("Mirostat v1"), 1);
+    m_mirostat->addItem(tr("Mirostat v2"), 2);
+    addRow(QStringLiteral("mirostat"), tr("Mirostat"),
+           tr("Mirostat aims at a target surprise (tau, bits per token) and steers the cut-off mu after every "
+              "token by eta × (observed − target). It replaces the truncations and the draw (llama.cpp order)."),
+           m_mirostat);
+    m_mirostatTau = addDouble(QStringLiteral("mirostat_tau"), tr("Mirostat tau"),
+                              tr("The target surprise, in bits per token (5)."), 0.0, 20.0, 0.1, 2, 10);
+    m_mirostatEta = addDouble(QStringLiteral("mirostat_eta"), tr("Mirostat eta"),
+                              tr("How fast mu follows the observed surprise (0.1)."), 0.001, 1.0, 0.01, 3, 1000);
+    m_mirostatState = new QLabel;
+    m_mirostatState->setObjectName(QStringLiteral("mirostatState"));
+    m_mirostatState->setStyleSheet(QStringLiteral("color: #555"));
+    m_mirostatState->hide();
+    m_grid->addWidget(m_mirostatState, m_row++, 0, 1, 4);
+    m_dynatempRange = addDouble(QStringLiteral("dynatemp_range"), tr("Dynamic temp. range"),
+                                tr("Dynamic temperature: T varies within temperature ± range with the distribution's "
+                                   "normalised entropy — sharper when the model is sure, flatter when not. 0 = off."),
+                                0.0, 5.0, 0.05, 2, 100);
+    m_dynatempExponent = addDouble(QStringLiteral("dynatemp_exponent"), tr("Dynamic temp. exponent"),
+                                   tr("Shapes how T follows the entropy (1 = linear)."), 0.0, 10.0, 0.1, 2, 10);
+    connect(m_logitBias, &QLineEdit::textChanged, this, &SamplingPanel::emitChange);
+    connect(m_dryBreakers, &QLineEdit::textChanged, this, &SamplingPanel::emitChange);
+    connect(m_mirostat, &QComboBox::currentIndexChanged, this, &SamplingPanel::emitChange);
+}
+
+void SamplingPanel::showMirostat(const Distribution& d)
+{
+    QString state;
+    for (const StageSummary& s : d.stages)
+        if (s.name.startsWith(QLatin1String("mirostat")) && !s.detail.isEmpty())
+            state = tr("%1 at this step: %2").arg(s.name, s.detail);
+    m_mirostatState->setText(state);
+    m_mirostatState->setVisible(!state.isEmpty());
+}
+
+QString SamplingPanel::mirostatState() const
+{
+    return m_mirostatState->isHidden() ? QString() : m_mirostatState->text();
 }
 
 void SamplingPanel::buildConstraintRows()
@@ -432,6 +568,20 @@ logitscope::SamplingParams SamplingPanel::params() const
     p.stop = parseStops(m_stop->text());
     p.seed = uint64_t(m_seed->value());
     p.order = logitscope::SamplerOrder(m_order->currentData().toInt());
+    p.logitBias = parseLogitBias(m_logitBias->text());
+    p.dryMultiplier = m_dryMultiplier->value();
+    p.dryBase = m_dryBase->value();
+    p.dryAllowedLength = m_dryAllowedLength->value();
+    p.dryPenaltyLastN = m_dryPenaltyLastN->value();
+    p.drySequenceBreakers = parseStops(m_dryBreakers->text());
+    p.xtcProbability = m_xtcProbability->value();
+    p.xtcThreshold = m_xtcThreshold->value();
+    p.topNSigma = m_topNSigma->value();
+    p.mirostat = m_mirostat->currentData().toInt();
+    p.mirostatTau = m_mirostatTau->value();
+    p.mirostatEta = m_mirostatEta->value();
+    p.dynatempRange = m_dynatempRange->value();
+    p.dynatempExponent = m_dynatempExponent->value();
     const auto kind = Constraint(m_constraintKind->currentData().toInt());
     const std::string text = m_constraintText->toPlainText().toStdString();
     p.grammar = kind == Constraint::Gbnf ? text : std::string();
@@ -460,6 +610,21 @@ void SamplingPanel::setParams(const logitscope::SamplingParams& p)
     m_stop->setText(formatStops(p.stop));
     m_seed->setValue(int(std::min<uint64_t>(p.seed, uint64_t(std::numeric_limits<int>::max()))));
     m_order->setCurrentIndex(std::max(0, m_order->findData(int(p.order))));
+    if (parseLogitBias(m_logitBias->text()) != p.logitBias)
+        m_logitBias->setText(formatLogitBias(p.logitBias));
+    setD(m_dryMultiplier, p.dryMultiplier);
+    setD(m_dryBase, p.dryBase);
+    m_dryAllowedLength->setValue(p.dryAllowedLength);
+    m_dryPenaltyLastN->setValue(p.dryPenaltyLastN);
+    m_dryBreakers->setText(formatStops(p.drySequenceBreakers));
+    setD(m_xtcProbability, p.xtcProbability);
+    setD(m_xtcThreshold, p.xtcThreshold);
+    setD(m_topNSigma, std::max(-1.0, p.topNSigma));
+    m_mirostat->setCurrentIndex(std::max(0, m_mirostat->findData(p.mirostat)));
+    setD(m_mirostatTau, p.mirostatTau);
+    setD(m_mirostatEta, p.mirostatEta);
+    setD(m_dynatempRange, p.dynatempRange);
+    setD(m_dynatempExponent, p.dynatempExponent);
     const Constraint kind = !p.grammar.empty() ? Constraint::Gbnf : !p.jsonSchema.empty() ? Constraint::JsonSchema : Constraint::None;
     m_constraintKind->setCurrentIndex(std::max(0, m_constraintKind->findData(int(kind))));
     m_constraintText->setEnabled(kind != Constraint::None);

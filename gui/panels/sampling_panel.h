@@ -24,6 +24,7 @@ class QSpinBox;
 namespace logitscope::gui {
 
 class InferenceController;
+struct Distribution;
 
 class SamplingPanel : public QWidget {
     Q_OBJECT
@@ -38,6 +39,7 @@ public:
     enum class Constraint { None, Gbnf, JsonSchema };
     void setConstraint(Constraint kind, const QString& text); // as if typed (applied after the short pause)
     QPlainTextEdit* constraintEditor() const { return m_constraintText; }
+    QString mirostatState() const;                // "mu = 9.87 (target surprise 5.00)", or "" when off
 
 signals:
     void paramsEdited(const logitscope::SamplingParams& params);
@@ -54,6 +56,8 @@ private:
     QSpinBox* addInt(const QString& key, const QString& label, const QString& tip, int min, int max,
                      int sliderMax = 0);
     void buildConstraintRows();
+    void buildLlamaCppRows();
+    void showMirostat(const Distribution& distribution);
     void addSection(const QString& title, const QString& tip);
     void emitChange();
     void showError(const QString& message);
@@ -81,6 +85,22 @@ private:
     QLineEdit* m_stop;
     QSpinBox* m_seed;
     QComboBox* m_order;
+    // llama.cpp samplers
+    QLineEdit* m_logitBias;
+    QDoubleSpinBox* m_dryMultiplier;
+    QDoubleSpinBox* m_dryBase;
+    QSpinBox* m_dryAllowedLength;
+    QSpinBox* m_dryPenaltyLastN;
+    QLineEdit* m_dryBreakers;
+    QDoubleSpinBox* m_xtcProbability;
+    QDoubleSpinBox* m_xtcThreshold;
+    QDoubleSpinBox* m_topNSigma;
+    QComboBox* m_mirostat;
+    QDoubleSpinBox* m_mirostatTau;
+    QDoubleSpinBox* m_mirostatEta;
+    QLabel* m_mirostatState;
+    QDoubleSpinBox* m_dynatempRange;
+    QDoubleSpinBox* m_dynatempExponent;
     QComboBox* m_constraintKind;
     QComboBox* m_constraintExamples;
     QPlainTextEdit* m_constraintText;

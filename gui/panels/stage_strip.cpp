@@ -12,6 +12,25 @@ namespace logitscope::gui {
 QString stageExplanation(const QString& stage)
 {
     const QString s = stage.toLower();
+    if (s.contains(QLatin1String("bias")))
+        return QObject::tr("Logit bias: adds a fixed amount to chosen tokens' logits before anything else; -inf bans "
+                           "a token outright.");
+    if (s == QLatin1String("dry"))
+        return QObject::tr("DRY (don't repeat yourself): a token that would extend a sequence already in the text "
+                           "is penalised by multiplier × base^(repeat length − allowed length); sequence breakers "
+                           "(new line, colon, quote…) end a repeat.");
+    if (s == QLatin1String("xtc"))
+        return QObject::tr("XTC (exclude top choices): with some probability per step, every token above the "
+                           "threshold except the least likely of them is removed, steering away from the obvious.");
+    if (s.contains(QLatin1String("sigma")))
+        return QObject::tr("Top-nσ: keeps the tokens whose logit lies within n standard deviations of the largest "
+                           "logit — a cut measured on the logits, not the probabilities.");
+    if (s.contains(QLatin1String("mirostat")))
+        return QObject::tr("Mirostat: keeps the tokens whose surprise is below mu, draws one, then moves mu by eta × "
+                           "(observed surprise − target tau), so the text keeps a steady surprise (bits per token).");
+    if (s.contains(QLatin1String("dynatemp")))
+        return QObject::tr("Dynamic temperature: T moves within temperature ± range with the normalised entropy of "
+                           "the distribution — lower when the model is sure, higher when it is not.");
     if (s.contains(QLatin1String("repetition")))
         return QObject::tr("Repetition penalty: divides the logit of every token already in the text (prompt and "
                            "output) by the penalty (multiplies when negative), making repeats less likely.");
@@ -123,8 +142,9 @@ void StageStrip::paintEvent(QPaintEvent*)
         p.setPen(palette().color(QPalette::Text));
         const QRect foot(cell.left() + 4, cell.bottom() - fm.height() - 2, cell.width() - 8, fm.height());
         p.drawText(foot, Qt::AlignLeft | Qt::AlignVCenter,
-                   fm.elidedText(tr("%1 left · H %2").arg(s.survivors).arg(s.entropy, 0, 'f', 2), Qt::ElideRight,
-                                 foot.width()));
+                   fm.elidedText(tr("%1 left · H %2").arg(s.survivors).arg(s.entropy, 0, 'f', 2)
+                                     + (s.detail.isEmpty() ? QString() : QStringLiteral(" · ") + s.detail),
+                                 Qt::ElideRight, foot.width()));
         if (i + 1 < m_stages.size()) {
             p.setPen(QPen(QColor(120, 120, 120), 1.5));
             const int y = cell.center().y();
@@ -144,11 +164,13 @@ bool StageStrip::event(QEvent* event)
             if (cellRect(i).contains(help->pos())) {
                 QToolTip::showText(help->globalPos(),
                                    QStringLiteral("<b>%1</b><br>%2<br>%3 tokens survive · entropy %4 nats · most likely %5%"
-                                                  "<br><i>Bars: the top 20 after this stage, scaled to the tallest.</i>")
+                                                  "%6<br><i>Bars: the top 20 after this stage, scaled to the tallest.</i>")
                                        .arg(m_stages[i].name.toHtmlEscaped(), stageExplanation(m_stages[i].name))
                                        .arg(m_stages[i].survivors)
                                        .arg(m_stages[i].entropy, 0, 'f', 3)
-                                       .arg(m_stages[i].top.isEmpty() ? 0.0 : 100.0 * m_stages[i].top.first(), 0, 'f', 1),
+                                       .arg(m_stages[i].top.isEmpty() ? 0.0 : 100.0 * m_stages[i].top.first(), 0, 'f', 1)
+                                       .arg(m_stages[i].detail.isEmpty() ? QString()
+                                                                         : QStringLiteral("<br>") + m_stages[i].detail.toHtmlEscaped()),
                                    this, cellRect(i));
                 return true;
             }

@@ -2,6 +2,7 @@
 #include "args.h"
 
 #include "common/error.h"
+#include "model/thread_pool.h"
 
 #include <cerrno>
 #include <cmath>
@@ -30,6 +31,13 @@ Args::Args(int argc, char** argv, int first, const std::set<std::string>& flags)
         }
     }
     m_asked.insert(flags.begin(), flags.end());
+    // Every subcommand's thread count is bounded before anything starts (a huge one exhausts the
+    // system's thread limit and takes other programs with it).
+    if (has("threads")) {
+        const int threads = integer("threads", 0);
+        m_asked.erase("threads"); // still unknown to a subcommand that takes no --threads
+        ThreadPool::checkThreadCount(threads, "--threads");
+    }
 }
 
 std::string Args::str(const std::string& name) const

@@ -3,6 +3,7 @@
 #include "commands.h"
 
 #include "common/error.h"
+#include "model/thread_pool.h"
 #ifdef LOGITSCOPE_HAVE_CUDA
 #include "cuda_backend.h"
 #endif
@@ -53,6 +54,7 @@ int main(int argc, char** argv)
     }
     const std::string command = argv[1];
     try {
+        ThreadPool::defaultThreadCount(); // a bad LOGITSCOPE_THREADS is refused before any work (rc 2)
         if (command == "info")
             return cli::cmdInfo(cli::Args(argc, argv, 2, {"json"}));
         if (command == "tokenize")

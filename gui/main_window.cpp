@@ -56,6 +56,7 @@ MainWindow::MainWindow(InferenceController* controller, Options options, QWidget
     createActions();
     installLessons(this, controller); // the Lessons dock and menu (panels/lessons_panel.h)
     addMeasurementViews();
+    fillViewMenu();
 
     m_statusLabel = new QLabel(this);
     m_speedLabel = new QLabel(this);
@@ -69,6 +70,8 @@ MainWindow::MainWindow(InferenceController* controller, Options options, QWidget
     statusBar()->addPermanentWidget(m_speedLabel);
 
     connect(controller, &InferenceController::statusMessage, m_statusLabel, &QLabel::setText);
+    // A lane brought on display (Path selector, lanes, a reopened session) shows its own settings.
+    connect(controller, &InferenceController::laneSettingsShown, m_samplingPanel, &SamplingPanel::setParams);
     connect(controller, &InferenceController::stateChanged, this, &MainWindow::updateActions);
     connect(controller, &InferenceController::modelLoadFinished, this, &MainWindow::updateActions);
     connect(controller, &InferenceController::metricsAvailable, this, [this](const logitscope::LaneMetrics& m) {
@@ -180,11 +183,7 @@ void MainWindow::createActions()
     file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
     auto* gen = menuBar()->addMenu(tr("&Generate"));
     gen->addActions({m_step, m_run, m_rewind, m_reset, m_cancel});
-    auto* view = menuBar()->addMenu(tr("&View"));
-    for (auto* dock : m_docks)
-        view->addAction(dock->toggleViewAction());
-    view->addSeparator();
-    view->addAction(tr("Reset &layout"), this, &MainWindow::resetLayout);
+    m_viewMenu = menuBar()->addMenu(tr("&View")); // filled by fillViewMenu() once every dock exists
     auto* help = menuBar()->addMenu(tr("&Help"));
     help->addAction(tr("&About Logitscope"), this, [this] {
         QMessageBox::about(this, tr("About Logitscope"),
@@ -192,6 +191,30 @@ void MainWindow::createActions()
                               "and see how each sampling setting changes the choice.")
                                .arg(QApplication::applicationVersion()));
     });
+}
+
+void MainWindow::fillViewMenu()
+{
+    // Every dock, also those added by installLessons() and addMeasurementViews(): a closed one comes back here.
+    m_viewMenu->clear();
+    for (auto* dock : findChildren<QDockWidget*>()) {
+        QAction* toggle = dock->toggleViewAction();
+        if (toggle->text() != dock->windowTitle()) {
+            // The Lessons menu renamed the dock's own action ("Show the Lessons panel"): one named as the dock.
+            toggle = new QAction(dock->windowTitle(), m_viewMenu);
+            toggle->setCheckable(true);
+            toggle->setChecked(dock->isVisible());
+            connect(toggle, &QAction::triggered, dock, [dock](bool on) {
+                dock->setVisible(on);
+                if (on)
+                    dock->raise();
+            });
+            connect(dock, &QDockWidget::visibilityChanged, toggle, [toggle, dock] { toggle->setChecked(!dock->isHidden()); });
+        }
+        m_viewMenu->addAction(toggle);
+    }
+    m_viewMenu->addSeparator();
+    m_viewMenu->addAction(tr("Reset &layout"), this, &MainWindow::resetLayout);
 }
 
 void MainWindow::updateActions()

@@ -9,6 +9,7 @@
 class QAction;
 class QDockWidget;
 class QLabel;
+class QMenu;
 class QProgressBar;
 
 namespace logitscope::gui {
@@ -77,6 +78,7 @@ protected:
 private:
     QDockWidget* addPanel(const QString& title, const QString& objectName, QWidget* panel, Qt::DockWidgetArea area);
     void createActions();
+    void fillViewMenu();
     void updateActions();
     void saveLayout();
     void applyDefaultSizes();
@@ -112,6 +114,7 @@ private:
     QAction* m_rewind = nullptr;
     QAction* m_reset = nullptr;
     QAction* m_cancel = nullptr;
+    QMenu* m_viewMenu = nullptr;
     QLabel* m_statusLabel = nullptr;
     QLabel* m_speedLabel = nullptr;
     QProgressBar* m_busy = nullptr;

@@ -3,7 +3,11 @@
 // not in workers, so a descheduled worker never holds up a loop the others have finished.
 #include "model/thread_pool.h"
 
+#include "common/error.h"
+
 #include <chrono>
+#include <cerrno>
+#include <cstdlib>
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
@@ -14,10 +18,51 @@
 
 namespace logitscope {
 
+namespace {
+
+int hardwareCores()
+{
+    const int n = int(std::thread::hardware_concurrency());
+    return n > 0 ? n : 1;
+}
+
+} // namespace
+
+int ThreadPool::maxThreadCount()
+{
+    return 4 * hardwareCores();
+}
+
+int ThreadPool::checkThreadCount(long long threads, const std::string& option)
+{
+    if (threads < 0)
+        throw Error(option + ": expected 0 (all cores) or a positive count, got " + std::to_string(threads));
+    if (threads > maxThreadCount())
+        throw Error(option + ": at most " + std::to_string(maxThreadCount()) + " (4 × this machine's "
+                    + std::to_string(hardwareCores()) + " cores), got " + std::to_string(threads));
+    return int(threads);
+}
+
+int ThreadPool::defaultThreadCount()
+{
+    const char* env = std::getenv("LOGITSCOPE_THREADS");
+    if (!env || !*env)
+        return hardwareCores();
+    char* end = nullptr;
+    errno = 0;
+    const long long v = std::strtoll(env, &end, 10);
+    if (errno || end == env || *end)
+        throw Error(std::string("LOGITSCOPE_THREADS: expected a thread count, got '") + env + "'");
+    const int n = checkThreadCount(v, "LOGITSCOPE_THREADS");
+    return n > 0 ? n : hardwareCores();
+}
+
 ThreadPool::ThreadPool(int threads)
 {
     if (threads <= 0)
-        threads = int(std::thread::hardware_concurrency());
+        threads = defaultThreadCount();
+    else
+        threads = checkThreadCount(threads, "threads");
     m_size = threads > 0 ? threads : 1;
     for (int i = 1; i < m_size; ++i)
         m_workers.emplace_back([this, i] { workerLoop(i); });

@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <type_traits>
 #include <vector>
@@ -15,12 +16,24 @@ namespace logitscope {
 
 class ThreadPool {
 public:
-    explicit ThreadPool(int threads = 0); // 0 = hardware concurrency
+    // 0 = the default (LOGITSCOPE_THREADS when set, else the hardware's cores); more than
+    // maxThreadCount() throws (checkThreadCount's message).
+    explicit ThreadPool(int threads = 0);
     ~ThreadPool();
     ThreadPool(const ThreadPool&) = delete;
     ThreadPool& operator=(const ThreadPool&) = delete;
 
     int size() const { return m_size; }
+
+    // The most threads a pool may have: 4 × the machine's cores. More only oversubscribes the cores,
+    // and a mistyped 100000 would exhaust the system's thread limit.
+    static int maxThreadCount();
+    // `threads` unless it is outside [0, maxThreadCount()]: then throws Error naming `option` and the
+    // bound ("--threads: at most 8 (4 × this machine's 2 cores), got 100000").
+    static int checkThreadCount(long long threads, const std::string& option);
+    // What 0 means: LOGITSCOPE_THREADS when set (checked like --threads; throws when it is not a
+    // count in range), else the hardware's cores.
+    static int defaultThreadCount();
 
     // Calls fn(task, thread) for every task in [0, tasks); thread is in [0, size()).
     template <class F>

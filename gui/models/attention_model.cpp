@@ -232,7 +232,7 @@ QVariant AttentionModel::data(const QModelIndex& index, int role) const
     case Qt::ToolTipRole:
         if (std::isnan(v))
             return {};
-        return tr("query %1 (%2) → key %3 (%4): %5").arg(label(q)).arg(q).arg(label(k)).arg(k).arg(v, 0, 'f', 4);
+        return plainToRich(tr("query %1 (%2) → key %3 (%4): %5").arg(label(q)).arg(q).arg(label(k)).arg(k).arg(v, 0, 'f', 4));
     }
     return {};
 }

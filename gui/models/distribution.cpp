@@ -170,6 +170,30 @@ Distribution makeDistribution(const logitscope::StepRecord& record, int k, const
         d.bars.append(c);
     }
 
+    // Greedy (T = 0) is the limit T -> 0 of the temperature stage: every survivor but the chosen top
+    // token goes to 0 and the chosen one to 1. The engine skips the warpers instead of running that
+    // limit; draw it as its own last stage so the bars and the strip show what stepping does.
+    if (record.sample.greedy && d.chosen >= 0) {
+        const QString greedy = QStringLiteral("greedy");
+        for (auto& c : d.bars) {
+            if (!c.removedBy.isEmpty())
+                continue;
+            c.finalKnown = true;
+            c.finalProb = c.id == d.chosen ? 1.0 : 0.0;
+            if (c.id != d.chosen)
+                c.removedBy = greedy;
+        }
+        StageSummary sum;
+        sum.name = greedy;
+        sum.survivors = 1;
+        sum.entropy = 0;
+        sum.top = {1.0};
+        d.stages.append(sum);
+        StageView v;
+        v.name = greedy;
+        stages.push_back(v);
+    }
+
     // Cut-off lines: before the first bar (in raw order) that a truncation stage removed.
     for (const auto& v : stages) {
         if (isPenaltyStage(v.name))
@@ -187,7 +211,7 @@ Distribution makeDistribution(const logitscope::StepRecord& record, int k, const
             d.chosenLabel = c.label;
             d.chosenRawProb = c.rawProb;
         }
-    d.chosenProb = preview ? record.sample.chosenProb : record.chosenProb;
+    d.chosenProb = record.sample.greedy ? 1.0 : preview ? record.sample.chosenProb : record.chosenProb;
     if (d.chosenLabel.isEmpty() && d.chosen >= 0)
         d.chosenLabel = tokenLabel(vocabulary.bytes(d.chosen), 12);
     return d;

@@ -98,3 +98,32 @@ QString GeneratedTokensModel::text() const
 }
 
 } // namespace logitscope::gui
+
+namespace logitscope::gui {
+
+QString GeneratedTokensModel::describeFinish(const logitscope::StepRecord& last, int generated)
+{
+    switch (last.finish) {
+    case logitscope::FinishReason::None:
+        return {};
+    case logitscope::FinishReason::Length:
+        return tr("Finished: max length — %n new token(s), the Max new tokens setting.", nullptr, generated);
+    case logitscope::FinishReason::Stop:
+        return tr("Finished: stop sequence \"%1\" appeared in the text.")
+            .arg(QString::fromStdString(last.stopString).replace(QLatin1Char('\n'), QStringLiteral("\\n")));
+    case logitscope::FinishReason::Eos:
+        return tr("Finished: the model chose its end-of-text token (EOS).");
+    case logitscope::FinishReason::Context:
+        return tr("Finished: the context window is full.");
+    }
+    return {};
+}
+
+QString GeneratedTokensModel::finishText() const
+{
+    if (m_records.empty())
+        return {};
+    return describeFinish(m_records.back(), int(m_records.size()));
+}
+
+} // namespace logitscope::gui

@@ -26,6 +26,10 @@ public:
     const logitscope::StepRecord& record(int row) const { return m_records[size_t(row)]; }
     const StepList& records() const { return m_records; }
     QString text() const; // the detokenized output so far
+    // Which rule ended the lane ("Finished: max length — 64 new tokens", "... stop sequence \"\\n\\n\"",
+    // "... end-of-text token"), plain text; empty while the lane can go on.
+    QString finishText() const;
+    static QString describeFinish(const logitscope::StepRecord& last, int generated);
 
 private:
     Vocabulary m_vocabulary;

@@ -74,6 +74,7 @@ InferenceController::InferenceController(QObject* parent)
     connect(m_worker, &InferenceWorker::laneRewound, this, &InferenceController::onLaneRewound);
     connect(m_worker, &InferenceWorker::lanesChanged, this, &InferenceController::onLanesChanged);
     connect(m_worker, &InferenceWorker::laneHistoryAvailable, this, &InferenceController::onLaneHistory);
+    connect(m_worker, &InferenceWorker::laneSettingsAvailable, this, &InferenceController::onLaneSettings);
     connect(m_worker, &InferenceWorker::metricsAvailable, this, [this](int lane, const logitscope::LaneMetrics& m) {
         if (lane != m_lane)
             return;
@@ -81,9 +82,13 @@ InferenceController::InferenceController(QObject* parent)
         emit metricsAvailable(m);
     });
     connect(m_worker, &InferenceWorker::samplingApplied, this,
-            [this](quint64 request, int, const logitscope::SamplingParams& params) {
+            [this](quint64 request, int lane, const logitscope::SamplingParams& params) {
                 m_samplingInFlight = false;
                 m_inFlightSampling.reset();
+                if (lane != m_lane) { // meant for a lane no longer on display: it keeps them, the controls don't
+                    sendPendingSampling();
+                    return;
+                }
                 m_sampling = params;
                 if (request == m_samplingRequest || !m_pendingSampling)
                     emit samplingApplied(params);
@@ -166,7 +171,7 @@ void InferenceController::loadModel(const QString& path, const QString& device, 
         cancel();
     setActivity(Activity::Loading);
     m_flags->cancel = false;
-    emit loadModelRequested(path, device, threads, kvType, weights);
+    emit loadModelRequested(path, device, threads > 0 ? threads : m_defaultThreads, kvType, weights);
 }
 
 void InferenceController::setPrompt(const QString& text, bool chat, const QString& system)
@@ -492,6 +497,8 @@ void InferenceController::onStepAvailable(const logitscope::StepRecord& record)
     }
     emit stepAvailable(record);
     emit stateChanged();
+    if (record.finish != logitscope::FinishReason::None && m_activity != Activity::Running)
+        emit statusMessage(m_generatedTokens->finishText());
 }
 
 void InferenceController::onPreviewAvailable(const logitscope::StepRecord& record)
@@ -521,14 +528,22 @@ void InferenceController::refreshDistribution()
 
 void InferenceController::onRunFinished(int lane, bool laneFinished)
 {
+    if (m_activity != Activity::Running) {
+        // A run that ended after a Reset or a new prompt (its last queued step came late): the Run pressed
+        // since then waits for its prompt and must not be cancelled by it.
+        emit stateChanged();
+        return;
+    }
     m_runAfterPrefill = false;
     m_flags->running = false;
     if (m_activity == Activity::Running)
         setActivity(Activity::Idle);
     emit runFinished(laneFinished);
     emit stateChanged();
-    if (laneFinished)
-        emit statusMessage(tr("Generation finished."));
+    if (laneFinished) {
+        const QString finish = m_generatedTokens->finishText();
+        emit statusMessage(finish.isEmpty() ? tr("Generation finished.") : finish);
+    }
 }
 
 void InferenceController::onLaneRewound(int lane, int length)
@@ -547,20 +562,30 @@ void InferenceController::onLanesChanged(const LaneList& lanes)
     emit stateChanged();
 }
 
+void InferenceController::onLaneSettings(int lane, const logitscope::SamplingParams& params)
+{
+    // Comes right before the lane's history: from now on the controls edit this lane. An edit still
+    // waiting was meant for the lane that was on display; it is dropped rather than applied here.
+    m_lane = lane;
+    m_pendingSampling.reset();
+    m_sampling = params;
+    emit laneSettingsShown(params);
+    emit samplingApplied(params);
+}
+
 void InferenceController::onLaneHistory(int lane, const StepList& history)
 {
     m_lane = lane;
-    // The controls show one set of settings: make the lane now on display use them.
-    if (!m_pendingSampling) {
-        m_pendingSampling = newestSampling();
-        sendPendingSampling();
-    }
+    // The lane keeps its own settings (onLaneSettings put them in the controls); nothing is pushed onto it.
     m_generatedTokens->setHistory(history);
     m_selectedStep = -1;
     if (m_activity == Activity::Stepping)
         setActivity(Activity::Idle);
     refreshDistribution();
     emit stateChanged();
+    const QString finish = m_generatedTokens->finishText();
+    if (!finish.isEmpty())
+        emit statusMessage(finish);
 }
 
 } // namespace logitscope::gui

@@ -63,6 +63,10 @@ public:
     GeneratedTokensModel* generatedTokens() const { return m_generatedTokens; }
     LaneModel* laneModel() const { return m_laneModel; }
     CandidateModel* candidates() const { return m_candidates; }
+    // Threads of the CPU backend for every model opened with threads 0 (the command line's --threads;
+    // 0 = the engine's default). Checked by the caller against ThreadPool::maxThreadCount().
+    void setDefaultThreads(int threads) { m_defaultThreads = threads; }
+    int defaultThreads() const { return m_defaultThreads; }
     bool capturesAttention() const { return m_captureAttention; }
     bool logitLensOn() const { return m_logitLens; }
 
@@ -126,6 +130,8 @@ signals:
     void stepAvailable(const logitscope::StepRecord& record);
     void distributionAvailable(const logitscope::gui::Distribution& distribution);
     void samplingApplied(const logitscope::SamplingParams& params);
+    // The lane now on display samples with these (its own settings): the controls should show them.
+    void laneSettingsShown(const logitscope::SamplingParams& params);
     void samplingFailed(const QString& message);
     void metricsAvailable(const logitscope::LaneMetrics& metrics);
     void runFinished(bool laneFinished);
@@ -159,6 +165,7 @@ private:
     void onLaneRewound(int lane, int length);
     void onLanesChanged(const LaneList& lanes);
     void onLaneHistory(int lane, const StepList& history);
+    void onLaneSettings(int lane, const logitscope::SamplingParams& params);
 
     QThread m_thread;
     WorkerFlags* m_flags;
@@ -191,6 +198,7 @@ private:
     quint64 m_samplingRequest = 0;
     bool m_samplingInFlight = false;
     int m_topK = 20;
+    int m_defaultThreads = 0;
     bool m_captureAttention = false;
     bool m_logitLens = false;
 

@@ -252,6 +252,7 @@ void InferenceWorker::branch(int lane, int step, int token)
         auto record = m_session->branch(lane, step, token);
         const int newLane = record.lane;
         emit lanesChanged(m_session->lanes());
+        emit laneSettingsAvailable(newLane, m_session->sampling(newLane));
         emit laneHistoryAvailable(newLane, m_session->history(newLane));
         emit metricsAvailable(newLane, m_session->metrics(newLane));
         emitPreview(newLane);
@@ -265,6 +266,7 @@ void InferenceWorker::selectLane(int lane)
     if (!ready("select lane"))
         return;
     try {
+        emit laneSettingsAvailable(lane, m_session->sampling(lane));
         emit laneHistoryAvailable(lane, m_session->history(lane));
         emit metricsAvailable(lane, m_session->metrics(lane));
         emitPreview(lane);

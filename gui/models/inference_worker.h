@@ -68,6 +68,9 @@ signals:
     void lanesChanged(const logitscope::gui::LaneList& lanes);
     // Everything the views need after switching lanes or branching: the lane's whole history.
     void laneHistoryAvailable(int lane, const logitscope::gui::StepList& history);
+    // The settings a lane samples with, sent before its history when it comes on display: the controls
+    // show the lane's own settings (they are never pushed onto it).
+    void laneSettingsAvailable(int lane, const logitscope::SamplingParams& params);
     void metricsAvailable(int lane, const logitscope::LaneMetrics& metrics);
 
     void samplingApplied(quint64 request, int lane, const logitscope::SamplingParams& params);

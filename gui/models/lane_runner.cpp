@@ -135,6 +135,18 @@ void LaneRunner::step(int count)
     });
 }
 
+void LaneRunner::adopt(const QList<ComparisonLane>& lanes)
+{
+    if (m_busy)
+        return;
+    m_model->setLanes(lanes);
+    QList<int> ids;
+    for (const auto& l : lanes)
+        ids.append(l.lane);
+    emit started(ids);
+    emit stepsAvailable(m_model->divergenceStep());
+}
+
 void LaneRunner::stop()
 {
     m_mailbox->cancel = true;

@@ -32,6 +32,8 @@ public slots:
     void step(int count = 1);   // every unfinished lane, `count` times (stops early when all finished)
     void stop();                // cancels a step(count) in progress between steps
     void close();               // closes the lanes (not the one shown in the main view)
+    // Lanes that already exist in the engine (a reopened session, a lesson): shown as if started here.
+    void adopt(const QList<logitscope::gui::ComparisonLane>& lanes);
 
 signals:
     void started(const QList<int>& laneIds);

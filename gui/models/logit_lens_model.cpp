@@ -112,11 +112,11 @@ QVariant LogitLensModel::data(const QModelIndex& index, int role) const
         }
         return {};
     case Qt::ToolTipRole:
-        return tr("Layer %1 would predict %2 with probability %3%4")
-            .arg(index.row())
-            .arg(tokenText(id))
-            .arg(p, 0, 'f', 4)
-            .arg(id == m_chosen ? tr(" — the token that was chosen") : QString());
+        return plainToRich(tr("Layer %1 would predict %2 with probability %3%4")
+                               .arg(index.row())
+                               .arg(tokenText(id))
+                               .arg(p, 0, 'f', 4)
+                               .arg(id == m_chosen ? tr(" — the token that was chosen") : QString()));
     case TokenIdRole:
         return id;
     case ProbabilityRole:

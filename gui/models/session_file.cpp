@@ -25,6 +25,9 @@ QByteArray sessionToJson(const SessionDocument& doc)
         lanes.push_back({{"id", l.id}, {"kind", l.kind.toStdString()}, {"parent", l.parent}, {"fork_step", l.forkStep},
                          {"settings", nlohmann::json(l.settings)}, {"tokens", tokens}});
     }
+    Json comparison = Json::array();
+    for (const SavedComparisonLane& c : doc.comparison)
+        comparison.push_back({{"lane", c.lane}, {"steps", c.steps}});
     Json j = {{"logitscope_session", SessionDocument::kVersion},
               {"model", doc.modelPath.toStdString()},
               {"device", doc.device.toStdString()},
@@ -35,7 +38,8 @@ QByteArray sessionToJson(const SessionDocument& doc)
               {"system", doc.system.toStdString()},
               {"settings", nlohmann::json(doc.settings)},
               {"current_lane", doc.currentLane},
-              {"lanes", lanes}};
+              {"lanes", lanes},
+              {"comparison", comparison}};
     return QByteArray::fromStdString(j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
@@ -140,6 +144,26 @@ SessionDocument sessionFromJson(const QByteArray& text)
         fail("lanes", "at least the root lane is needed");
     if (!seen.count(doc.currentLane))
         fail("current_lane", "lane " + std::to_string(doc.currentLane) + " is not in \"lanes\"");
+    if (has(j, "comparison")) {
+        const Json& comparison = array(j.at("comparison"), "comparison", 4);
+        for (size_t i = 0; i < comparison.size(); ++i) {
+            const std::string p = at("comparison", i);
+            SavedComparisonLane c;
+            c.lane = int(integer(member(comparison[i], "lane", p), at(p, "lane"), 0, 1 << 20));
+            c.steps = int(integer(member(comparison[i], "steps", p), at(p, "steps"), 0, 1 << 22));
+            const SavedLane* lane = nullptr;
+            for (const SavedLane& l : doc.lanes)
+                if (l.id == c.lane)
+                    lane = &l;
+            if (!lane)
+                fail(at(p, "lane"), "lane " + std::to_string(c.lane) + " is not in \"lanes\"");
+            if (c.steps > int(lane->tokens.size()) - lane->forkStep)
+                fail(at(p, "steps"), "more than lane " + std::to_string(c.lane) + " generated after its fork");
+            doc.comparison.append(c);
+        }
+        if (doc.comparison.size() == 1)
+            fail("comparison", "a comparison needs two to four lanes");
+    }
     return doc;
 }
 

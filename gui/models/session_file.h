@@ -29,6 +29,13 @@ struct SavedLane {
     std::vector<SavedToken> tokens;          // the lane's whole output, shared prefix included
 };
 
+// One lane of the side-by-side comparison: which saved lane, and how many of its steps (from its fork)
+// the comparison view held.
+struct SavedComparisonLane {
+    int lane = 0;
+    int steps = 0;
+};
+
 struct SessionDocument {
     static constexpr int kVersion = 1;
     QString modelPath;
@@ -41,6 +48,7 @@ struct SessionDocument {
     logitscope::SamplingParams settings;     // the sampling controls
     int currentLane = 0;
     QList<SavedLane> lanes;                  // root first; a lane's parent comes before it
+    QList<SavedComparisonLane> comparison;   // the Side-by-side lanes view, A first (empty: none open)
 };
 
 QByteArray sessionToJson(const SessionDocument& doc);

@@ -6,6 +6,7 @@
 #include "model/model.h"
 #include "models/inference_controller.h"
 #include "models/inference_worker.h"
+#include "models/lane_runner.h"
 
 #include <QFileInfo>
 #include <QTimer>
@@ -52,6 +53,9 @@ void SessionStore::capture(std::function<void(const SessionDocument&, const Trac
     doc.chat = m_controller->chatTemplate();
     doc.settings = m_controller->sampling();
     doc.currentLane = m_controller->currentLane();
+    if (m_runner)
+        for (const ComparisonLane& l : m_runner->model()->lanes())
+            doc.comparison.append({l.lane, int(l.steps.size())});
     const int current = doc.currentLane;
     MailboxPtr box = m_mailbox;
     SessionStore* self = this;
@@ -226,6 +230,7 @@ void SessionStore::rebuild()
         QString error;
         int resampledMismatch = 0, forced = 0, skipped = 0;
         int current = 0;
+        QList<ComparisonLane> comparison;
         try {
             auto* s = worker.session();
             if (!s || !s->hasPrompt())
@@ -290,7 +295,25 @@ void SessionStore::rebuild()
             }
             const auto it = idMap.find(doc.currentLane);
             current = it != idMap.end() ? it->second : 0;
+            // The comparison view: the same lanes, each with the steps it showed (from its fork on).
+            for (const SavedComparisonLane& saved : doc.comparison) {
+                const auto lane = idMap.find(saved.lane);
+                if (lane == idMap.end())
+                    continue;
+                ComparisonLane l;
+                l.lane = lane->second;
+                l.params = s->sampling(l.lane);
+                const auto& history = s->history(l.lane);
+                size_t from = 0;
+                for (const SavedLane& sl : doc.lanes)
+                    if (sl.id == saved.lane)
+                        from = size_t(sl.forkStep);
+                for (size_t i = from; i < history.size() && i < from + size_t(saved.steps); ++i)
+                    l.steps.push_back(history[i]);
+                comparison.append(l);
+            }
             emit worker.lanesChanged(s->lanes());
+            emit worker.laneSettingsAvailable(current, s->sampling(current));
             emit worker.laneHistoryAvailable(current, s->history(current));
             emit worker.metricsAvailable(current, s->metrics(current));
             if (!s->finished(current))
@@ -298,12 +321,14 @@ void SessionStore::rebuild()
         } catch (const std::exception& e) {
             error = QString::fromStdString(e.what());
         }
-        box->post([self, error, resampledMismatch, forced, skipped, doc] {
+        box->post([self, error, resampledMismatch, forced, skipped, doc, comparison] {
             if (!error.isEmpty()) {
                 self->fail(tr("Could not rebuild the session: %1").arg(error));
                 return;
             }
             self->m_restoring = false;
+            if (self->m_runner && comparison.size() >= 2)
+                self->m_runner->adopt(comparison);
             QString message = tr("Session restored: %1 lane(s).").arg(doc.lanes.size() - skipped);
             if (resampledMismatch > 0)
                 message += tr(" %1 token(s) sampled differently on this machine and were forced.").arg(resampledMismatch);

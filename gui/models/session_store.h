@@ -11,12 +11,14 @@
 #include "models/worker_mailbox.h"
 
 #include <QObject>
+#include <QPointer>
 
 #include <functional>
 
 namespace logitscope::gui {
 
 class InferenceController;
+class LaneRunner;
 
 class SessionStore : public QObject {
     Q_OBJECT
@@ -25,6 +27,8 @@ public:
     ~SessionStore() override;
 
     bool isRestoring() const { return m_restoring; }
+    // The side-by-side lanes saved with the session and brought back when it is reopened (optional).
+    void setLaneRunner(LaneRunner* runner) { m_runner = runner; }
 
 public slots:
     void save(const QString& path);
@@ -48,6 +52,7 @@ private:
     void fail(const QString& message);
 
     InferenceController* m_controller;
+    QPointer<LaneRunner> m_runner;
     MailboxPtr m_mailbox;
     bool m_restoring = false;
     int m_phase = 0;

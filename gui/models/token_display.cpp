@@ -1,6 +1,8 @@
 // Token labels and the probability colour scale.
 #include "models/token_display.h"
 
+#include <QTextDocument>
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -72,6 +74,11 @@ QString tokenTooltip(int id, const QByteArray& bytes, const QString& piece)
     if (!bytes.isEmpty() && !isCompleteUtf8(bytes))
         s += QStringLiteral("<br><i>only part of a UTF-8 character: the next token(s) complete it</i>");
     return s;
+}
+
+QString plainToRich(const QString& text)
+{
+    return Qt::convertFromPlainText(text, Qt::WhiteSpaceNormal);
 }
 
 QString probabilityText(double p)

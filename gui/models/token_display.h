@@ -18,6 +18,9 @@ QString hexBytes(const QByteArray& bytes);
 QString tokenLabel(const QByteArray& bytes, int maxChars = 16);
 // A tooltip that teaches: id, piece, the bytes in hex and whether they form a whole character.
 QString tokenTooltip(int id, const QByteArray& bytes, const QString& piece);
+// Plain text (token text included) as rich text that shows exactly those characters: a tooltip or label
+// that Qt would otherwise guess is HTML ("<s>" starts a strike-through) shows "<s>".
+QString plainToRich(const QString& text);
 
 // A probability as a percentage a reader can compare: "31.2 %", "0.47 %", "0.0023 %" (two significant
 // digits below 1 %), "4.7e-08 %" below 0.0001 %.

@@ -79,7 +79,11 @@ AttentionPanel::AttentionPanel(InferenceController* controller, QWidget* parent)
     m_plot->plotLayout()->addElement(0, 1, m_colorScale);
     m_colorScale->setLabel(tr("attention"));
     m_map->setColorScale(m_colorScale);
-    QCPColorGradient gradient(QCPColorGradient::gpThermal);
+    // Dark (no attention) to bright yellow (all of it). Not a gradient that ends in white: the cell of a
+    // token that attends only to itself (the first one, <s>, always does) looked empty.
+    QCPColorGradient gradient;
+    gradient.setColorStops({{0.0, QColor(0, 0, 4)}, {0.25, QColor(87, 16, 110)}, {0.5, QColor(188, 55, 84)},
+                            {0.75, QColor(249, 142, 9)}, {1.0, QColor(252, 255, 164)}});
     gradient.setNanHandling(QCPColorGradient::nhTransparent);
     m_map->setGradient(gradient);
     m_map->setDataRange(QCPRange(0, 1));
@@ -329,6 +333,11 @@ QString AttentionPanel::describeCell(int query, int key) const
         .arg(m_model->headLabel(m_model->head()));
 }
 
+QString AttentionPanel::hoverText(int query, int key) const
+{
+    return plainToRich(describeCell(query, key));
+}
+
 QString AttentionPanel::detailText() const
 {
     return m_detail->text();
@@ -381,7 +390,7 @@ void AttentionPanel::onMouseMove(QMouseEvent* event)
     }
     int q = 0, k = 0;
     if (cellAt(event->pos(), &q, &k))
-        QToolTip::showText(event->globalPosition().toPoint(), describeCell(q, k), m_plot);
+        QToolTip::showText(event->globalPosition().toPoint(), hoverText(q, k), m_plot);
     else
         QToolTip::hideText();
 }

@@ -37,7 +37,8 @@ public:
     void followChips(TokenChipView* prompt, TokenChipView* generated);
     void selectQuery(int position);   // -1: none
     int selectedQuery() const { return m_query; }
-    QString describeCell(int query, int key) const; // the hover text
+    QString describeCell(int query, int key) const; // the hover text, plain
+    QString hoverText(int query, int key) const;    // as the tooltip shows it (rich text, tokens escaped)
     QString detailText() const;
     void fit();
 

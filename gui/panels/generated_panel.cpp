@@ -61,6 +61,13 @@ GeneratedPanel::GeneratedPanel(InferenceController* controller, QWidget* parent)
     m_text->setToolTip(tr("The output as plain text (what the detokenizer has released so far)."));
     m_text->setStyleSheet(QStringLiteral("QLabel { color: #333; }"));
 
+    m_finish = new QLabel(this);
+    m_finish->setWordWrap(true);
+    m_finish->setStyleSheet(QStringLiteral("QLabel { color: #8a4b00; font-weight: bold; }"));
+    m_finish->setToolTip(tr("Which rule ended this path: Max new tokens, a stop sequence, the model's end-of-text "
+                            "token, or the context window. Rewind or branch to continue."));
+    m_finish->hide();
+
     auto* alt = new QWidget;
     auto* altLayout = new QVBoxLayout(alt);
     altLayout->setContentsMargins(0, 0, 0, 0);
@@ -91,6 +98,7 @@ GeneratedPanel::GeneratedPanel(InferenceController* controller, QWidget* parent)
     split->setStretchFactor(0, 3);
     split->setStretchFactor(1, 2);
     layout->addWidget(split, 1);
+    layout->addWidget(m_finish);
     layout->addWidget(m_text);
 
     connect(m_chips, &TokenChipView::rowClicked, this, [this](int row) {
@@ -146,7 +154,15 @@ void GeneratedPanel::refreshSelection()
     m_branch->setEnabled(step >= 0 && !m_controller->isBusy());
     m_live->setVisible(step >= 0);
     m_text->setText(m_controller->generatedTokens()->text());
+    const QString finish = m_controller->generatedTokens()->finishText();
+    m_finish->setText(finish);
+    m_finish->setVisible(!finish.isEmpty());
     refreshLaneSelector();
+}
+
+QString GeneratedPanel::finishText() const
+{
+    return m_finish->isVisible() || !m_finish->text().isEmpty() ? m_finish->text() : QString();
 }
 
 void GeneratedPanel::branchWithSelected()

@@ -24,6 +24,7 @@ public:
     TokenChipView* chips() const { return m_chips; }
     QComboBox* laneSelector() const { return m_lanes; }
     QTableView* alternatives() const { return m_alternatives; }
+    QString finishText() const;   // which rule ended the lane on display ("" while it can go on)
 
 private:
     void branchWithSelected();
@@ -34,6 +35,7 @@ private:
     InferenceController* m_controller;
     QComboBox* m_lanes;
     QLabel* m_text;
+    QLabel* m_finish;
     QScrollArea* m_scroll;
     TokenChipView* m_chips;
     QLabel* m_altTitle;

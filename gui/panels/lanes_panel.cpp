@@ -111,6 +111,13 @@ LanesPanel::LanesPanel(InferenceController* controller, LaneRunner* runner, QWid
     connect(runner, &LaneRunner::started, this, [this](const QList<int>& ids) {
         QStringList parts;
         const auto& lanes = m_runner->model()->lanes();
+        // The table shows what the lanes run with (also when a session or a lesson made them).
+        QList<logitscope::SamplingParams> settings;
+        for (const auto& l : lanes)
+            settings.append(l.params);
+        m_count->setValue(int(lanes.size()));
+        setLaneSettings(settings);
+        m_edited = true;
         for (int i = 0; i < lanes.size(); ++i)
             parts << tr("%1 = lane %2 (%3)").arg(LaneComparisonModel::laneLetter(i)).arg(ids.value(i))
                          .arg(describeDifference(lanes[i].params, lanes[0].params));

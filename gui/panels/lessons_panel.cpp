@@ -230,14 +230,43 @@ QDockWidget* installLessons(QMainWindow* window, InferenceController* controller
     menu->addAction(QObject::tr("&Open lesson file…"), panel, &LessonsPanel::openLessonFile);
     menu->addSeparator();
     for (size_t i = 0; i < runner->lessons().size(); ++i)
-        menu->addAction(QString::fromStdString(runner->lessons()[i].title), runner, [runner, dock, window, i] {
-            dock->show();
-            dock->raise();
-            // The step text and its measurements need room: most of the left column.
-            window->resizeDocks({dock}, {window->height() * 62 / 100}, Qt::Vertical);
-            runner->start(int(i));
+        menu->addAction(QString::fromStdString(runner->lessons()[i].title), runner, [window, i] {
+            QString error;
+            openLesson(window, QString::number(i + 1), &error);
         });
     return dock;
+}
+
+bool openLesson(QMainWindow* window, const QString& id, QString* error)
+{
+    auto* dock = window->findChild<QDockWidget*>(QStringLiteral("dock.lessons"));
+    auto* runner = window->findChild<LessonRunner*>();
+    if (!dock || !runner) {
+        if (error)
+            *error = QObject::tr("this window has no lessons");
+        return false;
+    }
+    int index = runner->indexOf(id);
+    bool number = false;
+    const int n = id.toInt(&number);
+    if (index < 0 && number && n >= 1 && n <= int(runner->lessons().size()))
+        index = n - 1;
+    if (index < 0) {
+        QStringList ids;
+        for (const auto& l : runner->lessons())
+            ids << QString::fromStdString(l.id);
+        if (error)
+            *error = QObject::tr("no lesson '%1' (the lessons are %2, or their numbers 1 to %3)")
+                         .arg(id, ids.join(QStringLiteral(", ")))
+                         .arg(ids.size());
+        return false;
+    }
+    dock->show();
+    dock->raise();
+    // The step text and its measurements need room: most of the left column.
+    window->resizeDocks({dock}, {window->height() * 62 / 100}, Qt::Vertical);
+    runner->start(index);
+    return true;
 }
 
 } // namespace logitscope::gui

@@ -48,5 +48,8 @@ private:
 // Creates a LessonRunner on `controller` (loading the bundled lessons), the Lessons dock and menu, and
 // wires lesson prompts/settings to the Prompt and Sampling panels and "show panel" to the docks.
 QDockWidget* installLessons(QMainWindow* window, InferenceController* controller);
+// Opens the Lessons dock and starts lesson `id` (or its number, 1-based) as the Lessons menu does:
+// false and a message listing the lessons when there is no such lesson.
+bool openLesson(QMainWindow* window, const QString& id, QString* error);
 
 } // namespace logitscope::gui

@@ -37,6 +37,7 @@ void MainWindow::addMeasurementViews()
     m_measurements = new Measurements(m_controller, this);
     m_laneRunner = new LaneRunner(m_controller, this);
     m_sessionStore = new SessionStore(m_controller, this);
+    m_sessionStore->setLaneRunner(m_laneRunner);
     m_kvCachePanel = new KvCachePanel(m_controller, m_measurements);
     m_metricsPanel = new MetricsPanel(m_controller, m_measurements);
     m_lanesPanel = new LanesPanel(m_controller, m_laneRunner);

@@ -233,7 +233,7 @@ SamplingPanel::SamplingPanel(InferenceController* controller, QWidget* parent) :
     m_maxNew = addInt(QStringLiteral("max_new_tokens"), tr("Max new tokens"),
                       tr("Generation stops after this many tokens. It must fit in the context window with the "
                          "prompt."),
-                      1, 1000000);
+                      0, 1000000); // 0 is typed and refused with the engine's message, as top-p 0 is
     m_stop = new QLineEdit;
     m_stop->setPlaceholderText(tr("e.g.  .  ,  \\n"));
     addRow(QStringLiteral("stop"), tr("Stop sequences"),

@@ -106,6 +106,10 @@ void TokenChipView::appendRows(int first, int last)
     for (int r = first; r <= last; ++r)
         m_chips.push_back(makeChip(r));
     layoutFrom(first);
+    if (first == 0) { // the placeholder text was on screen: it must go as a whole
+        update();
+        return;
+    }
     // Only the new chips need painting.
     QRect dirty;
     for (int r = first; r <= last && r < int(m_chips.size()); ++r)

@@ -7,7 +7,9 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <algorithm>
 #include <fstream>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 namespace {
@@ -311,6 +313,41 @@ private slots:
         QTest::newRow("prompt too long") << QStringList{"generate", "--model", model, "--prompt", QString("word ").repeated(600)}
                                          << "do not fit the context length of 512";
         QTest::newRow("unknown command") << QStringList{"frobnicate"} << "unknown command 'frobnicate'";
+    }
+
+    // --threads and LOGITSCOPE_THREADS are bounded by 4 × the cores (rc 2, the message names the option and
+    // the bound) before anything starts: 100000 once exhausted the machine's thread limit.
+    void threadsAreBounded()
+    {
+        const int cores = std::max(1, int(std::thread::hardware_concurrency()));
+        const QString bound = QStringLiteral("at most %1 (4 × this machine's %2 cores)").arg(4 * cores).arg(cores);
+        for (const QString& command : {QStringLiteral("info"), QStringLiteral("generate"), QStringLiteral("bench"),
+                                       QStringLiteral("embeddings"), QStringLiteral("perplexity")}) {
+            const Result r = cli({command, "--model", "/nonexistent/model.gguf", "--threads", "100000"});
+            QCOMPARE(r.code, 2);
+            QVERIFY2(r.err.contains(QStringLiteral("--threads: ") + bound), qPrintable(r.err));
+        }
+        const Result negative = cli({"bench", "--model", "/nonexistent/model.gguf", "--threads", "-2"});
+        QCOMPARE(negative.code, 2);
+        QVERIFY2(negative.err.contains(QStringLiteral("--threads:")), qPrintable(negative.err));
+        // in range: refused for the missing model instead
+        const Result fine = cli({"bench", "--model", "/nonexistent/model.gguf", "--threads", QString::number(4 * cores)});
+        QCOMPARE(fine.code, 2);
+        QVERIFY2(fine.err.contains(QStringLiteral("no such file")), qPrintable(fine.err));
+
+        for (const QString& value : {QStringLiteral("100000"), QStringLiteral("many")}) {
+            QProcess p;
+            QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+            env.insert(QStringLiteral("LOGITSCOPE_THREADS"), value);
+            p.setProcessEnvironment(env);
+            p.start(QStringLiteral(LOGITSCOPE_CLI), {"info", "--model", "/nonexistent/model.gguf"});
+            QVERIFY(p.waitForFinished(60000));
+            QCOMPARE(p.exitCode(), 2);
+            const QString err = QString::fromUtf8(p.readAllStandardError());
+            QVERIFY2(err.contains(QStringLiteral("LOGITSCOPE_THREADS: ")), qPrintable(err));
+            if (value == QLatin1String("100000"))
+                QVERIFY2(err.contains(bound), qPrintable(err));
+        }
     }
 
     void badInput()

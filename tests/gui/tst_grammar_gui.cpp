@@ -9,7 +9,7 @@
 #include "panels/probability_panel.h"
 #include "panels/prompt_panel.h"
 #include "panels/sampling_panel.h"
-#include "test_model.h"
+#include "window_test.h"
 
 #include "decoding/grammar/grammar_matcher.h"
 #include "decoding/grammar/grammar_stage.h"
@@ -35,19 +35,6 @@ constexpr int kTimeout = 60000;
 const QString kPrompt = QStringLiteral("When the committee was asked about the plan, the answer was");
 const QString kYesNo = QStringLiteral("root ::= \" \" (\"yes\" | \"no\") \".\"\n");
 
-void loadAndRead(MainWindow& w, const QString& path)
-{
-    auto* c = w.controller();
-    QSignalSpy loaded(c, &InferenceController::modelLoadFinished);
-    c->loadModel(path, QStringLiteral("cpu"));
-    QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 1, kTimeout);
-    w.promptPanel()->setPromptText(kPrompt);
-    QTRY_VERIFY_WITH_TIMEOUT(c->promptTokenCount() > 0, kTimeout);
-    QTRY_VERIFY_WITH_TIMEOUT(w.stepAction()->isEnabled(), kTimeout);
-    w.stepAction()->trigger(); // "Read prompt"
-    QTRY_VERIFY_WITH_TIMEOUT(c->isPrefilled() && c->preview().has_value() && !c->isBusy(), kTimeout);
-}
-
 // Whether the grammar, at its start, allows a token with these bytes.
 bool allowedAtStart(const GrammarMatcher& m, const QByteArray& bytes)
 {
@@ -70,7 +57,7 @@ private slots:
         InferenceController controller;
         MainWindow w(&controller, MainWindow::Options{false});
         w.show();
-        loadAndRead(w, path);
+        READ_PROMPT_IN_WINDOW(w, path, kPrompt);
         w.samplingPanel()->setConstraint(SamplingPanel::Constraint::Gbnf, kYesNo);
         QTRY_COMPARE_WITH_TIMEOUT(QString::fromStdString(controller.sampling().grammar), kYesNo, kTimeout);
         ProbabilityPanel* bars = w.probabilityPanel();
@@ -140,7 +127,7 @@ private slots:
         InferenceController controller;
         MainWindow w(&controller, MainWindow::Options{false});
         w.show();
-        loadAndRead(w, path);
+        READ_PROMPT_IN_WINDOW(w, path, kPrompt);
         w.samplingPanel()->setConstraint(SamplingPanel::Constraint::Gbnf, QStringLiteral("root ::= \"a\" | [b-"));
         QTRY_VERIFY_WITH_TIMEOUT(!w.samplingPanel()->errorFor(QStringLiteral("grammar")).isEmpty(), kTimeout);
         const QString error = w.samplingPanel()->errorFor(QStringLiteral("grammar"));
@@ -163,7 +150,7 @@ private slots:
         InferenceController controller;
         MainWindow w(&controller, MainWindow::Options{false});
         w.show();
-        loadAndRead(w, path);
+        READ_PROMPT_IN_WINDOW(w, path, kPrompt);
         auto* examples = w.samplingPanel()->findChild<QComboBox*>(QStringLiteral("constraintExamples"));
         QVERIFY(examples);
         QVERIFY(examples->count() >= 6);
@@ -185,7 +172,7 @@ private slots:
         InferenceController controller;
         MainWindow w(&controller, MainWindow::Options{false});
         w.show();
-        loadAndRead(w, path);
+        READ_PROMPT_IN_WINDOW(w, path, kPrompt);
         SamplingParams p = controller.sampling();
         p.maxNewTokens = 120;
         p.temperature = 0.9;

@@ -8,7 +8,7 @@
 #include "panels/probability_panel.h"
 #include "panels/prompt_panel.h"
 #include "panels/sampling_panel.h"
-#include "test_model.h"
+#include "window_test.h"
 
 #include "decoding/session.h"
 #include "model/backend.h"
@@ -31,19 +31,6 @@ namespace {
 
 constexpr int kTimeout = 60000;
 const QString kPrompt = QStringLiteral("The old man looked at the river and");
-
-void loadAndRead(MainWindow& w, const QString& path)
-{
-    auto* c = w.controller();
-    QSignalSpy loaded(c, &InferenceController::modelLoadFinished);
-    c->loadModel(path, QStringLiteral("cpu"));
-    QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 1, kTimeout);
-    w.promptPanel()->setPromptText(kPrompt);
-    QTRY_VERIFY_WITH_TIMEOUT(c->promptTokenCount() > 0, kTimeout);
-    QTRY_VERIFY_WITH_TIMEOUT(w.stepAction()->isEnabled(), kTimeout);
-    w.stepAction()->trigger(); // "Read prompt"
-    QTRY_VERIFY_WITH_TIMEOUT(c->isPrefilled() && c->preview().has_value() && !c->isBusy(), kTimeout);
-}
 
 // The engine's answer for `params` on the prompt: id -> probability after the whole chain.
 std::map<int32_t, double> engineFinal(const QString& path, const SamplingParams& params, float* muOut = nullptr)
@@ -88,7 +75,7 @@ private slots:
         InferenceController controller;
         MainWindow w(&controller, MainWindow::Options{false});
         w.show();
-        loadAndRead(w, path);
+        READ_PROMPT_IN_WINDOW(w, path, kPrompt);
         SamplingPanel* panel = w.samplingPanel();
         struct Case {
             const char* name;
@@ -133,7 +120,7 @@ private slots:
         InferenceController controller;
         MainWindow w(&controller, MainWindow::Options{false});
         w.show();
-        loadAndRead(w, path);
+        READ_PROMPT_IN_WINDOW(w, path, kPrompt);
         ProbabilityPanel* bars = w.probabilityPanel();
         QTRY_VERIFY_WITH_TIMEOUT(bars->shown().bars.size() >= 10, kTimeout);
         const int32_t top = bars->shown().bars.first().id;
@@ -161,7 +148,7 @@ private slots:
         InferenceController controller;
         MainWindow w(&controller, MainWindow::Options{false});
         w.show();
-        loadAndRead(w, path);
+        READ_PROMPT_IN_WINDOW(w, path, kPrompt);
         auto* mirostat = w.samplingPanel()->findChild<QComboBox*>(QStringLiteral("mirostat"));
         QVERIFY(mirostat);
         mirostat->setCurrentIndex(mirostat->findData(2)); // the order is still Hugging Face's

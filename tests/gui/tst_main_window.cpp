@@ -14,7 +14,7 @@
 #include "panels/prompt_panel.h"
 #include "panels/sampling_panel.h"
 #include "panels/token_chip_view.h"
-#include "test_model.h"
+#include "window_test.h"
 
 #include "decoding/session.h"
 #include "model/backend.h"
@@ -40,19 +40,6 @@ namespace {
 
 constexpr int kTimeout = 30000;
 const QString kPrompt = QStringLiteral("The old man looked at the river and");
-
-void loadAndRead(MainWindow& w, const QString& path)
-{
-    auto* c = w.controller();
-    QSignalSpy loaded(c, &InferenceController::modelLoadFinished);
-    c->loadModel(path, QStringLiteral("cpu"));
-    QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 1, kTimeout);
-    w.promptPanel()->setPromptText(kPrompt);
-    QTRY_VERIFY_WITH_TIMEOUT(c->promptTokenCount() > 0, kTimeout);
-    QTRY_VERIFY_WITH_TIMEOUT(w.stepAction()->isEnabled(), kTimeout);
-    w.stepAction()->trigger(); // "Read prompt"
-    QTRY_VERIFY_WITH_TIMEOUT(c->isPrefilled() && c->preview().has_value() && !c->isBusy(), kTimeout);
-}
 
 // The second row of chips holds exactly `ids`, with the tokenizer's pieces.
 bool rowsAre(const QAbstractItemModel* rows, const Tokenizer& tok, const std::vector<int32_t>& ids)
@@ -91,7 +78,7 @@ private slots:
         InferenceController controller;
         MainWindow w(&controller, MainWindow::Options{false});
         w.show();
-        loadAndRead(w, path);
+        READ_PROMPT_IN_WINDOW(w, path, kPrompt);
 
         auto model = Model::load(path.toStdString());
         Session session(model, createBackend(model, "cpu", 1));
@@ -138,7 +125,7 @@ private slots:
         InferenceController controller;
         MainWindow w(&controller, MainWindow::Options{false});
         w.show();
-        loadAndRead(w, path);
+        READ_PROMPT_IN_WINDOW(w, path, kPrompt);
         const double before = controller.sampling().topP;
         const auto topP = w.samplingPanel()->findChildren<QDoubleSpinBox*>();
         QDoubleSpinBox* spin = nullptr;
@@ -175,7 +162,7 @@ private slots:
         controller.step();
 
         REQUIRE_TEST_MODEL(path);
-        loadAndRead(w, path);
+        READ_PROMPT_IN_WINDOW(w, path, kPrompt);
         QVERIFY(w.modelPanel()->errorText().isEmpty());
         w.stepAction()->trigger();
         QTRY_COMPARE_WITH_TIMEOUT(controller.generatedCount(), 1, kTimeout);
@@ -189,7 +176,7 @@ private slots:
         InferenceController controller;
         MainWindow w(&controller, MainWindow::Options{false});
         w.show();
-        loadAndRead(w, path);
+        READ_PROMPT_IN_WINDOW(w, path, kPrompt);
         const QString stored = w.modelPanel()->weightsText();
         QComboBox* box = w.modelPanel()->weightsBox();
         QSignalSpy loaded(&controller, &InferenceController::modelLoadFinished);
@@ -214,7 +201,7 @@ private slots:
         w.show();
         QApplication::setActiveWindow(&w);
         QVERIFY(QTest::qWaitForWindowActive(&w));
-        loadAndRead(w, path);
+        READ_PROMPT_IN_WINDOW(w, path, kPrompt);
         // Space and Backspace typed into the prompt edit the text; they do not step or rewind.
         auto* editor = w.promptPanel()->editor();
         editor->setFocus();
@@ -241,7 +228,7 @@ private slots:
         InferenceController controller;
         MainWindow w(&controller, MainWindow::Options{false});
         w.show();
-        loadAndRead(w, path);
+        READ_PROMPT_IN_WINDOW(w, path, kPrompt);
         PromptPanel* panel = w.promptPanel();
         PromptTokensModel* chips = controller.promptTokens();
         QTRY_VERIFY_WITH_TIMEOUT(chips->scoresShown(), kTimeout);
@@ -397,7 +384,7 @@ private slots:
         p.minNewTokens = 400;
         p.maxNewTokens = 400;
         controller->setSampling(p);
-        loadAndRead(*w, path);
+        READ_PROMPT_IN_WINDOW(*w, path, kPrompt);
         w->runAction()->trigger();
         QTRY_VERIFY_WITH_TIMEOUT(controller->generatedCount() > 5, kTimeout);
         QVERIFY(controller->isRunning());

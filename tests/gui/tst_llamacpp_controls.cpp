@@ -32,7 +32,8 @@ namespace {
 constexpr int kTimeout = 60000;
 const QString kPrompt = QStringLiteral("The old man looked at the river and");
 
-// The engine's answer for `params` on the prompt: id -> probability after the whole chain.
+// The engine's answer for `params` on the prompt: id -> probability after the whole chain (its recorded
+// top and the token it would choose).
 std::map<int32_t, double> engineFinal(const QString& path, const SamplingParams& params, float* muOut = nullptr)
 {
     auto model = Model::load(path.toStdString());
@@ -42,24 +43,27 @@ std::map<int32_t, double> engineFinal(const QString& path, const SamplingParams&
     std::map<int32_t, double> out;
     for (const auto& c : rec.sample.stages.back().top)
         out[c.id] = c.prob;
+    out[rec.sample.chosen] = rec.sample.chosenProb; // the draw may pick one beyond the recorded top
     if (muOut)
         *muOut = rec.sample.mirostatMu;
     return out;
 }
 
-// The bars' after-chain values equal the engine's for every bar the engine recorded (others are 0).
-bool barsMatch(ProbabilityPanel* bars, const std::map<int32_t, double>& expected)
+// "" when the bars' after-chain values equal the engine's for every bar the engine recorded (others are
+// 0), else the first difference.
+QString barsMismatch(ProbabilityPanel* bars, const std::map<int32_t, double>& expected)
 {
     const auto& shown = bars->shown();
     const QVector<double> fin = bars->finalValues();
     if (shown.bars.size() < 10 || fin.size() != shown.bars.size())
-        return false;
+        return QStringLiteral("%1 bars drawn").arg(shown.bars.size());
     for (int i = 0; i < fin.size(); ++i) {
         const auto it = expected.find(shown.bars[i].id);
-        if (it == expected.end() ? fin[i] != 0.0 : std::abs(fin[i] - it->second) > 1e-5)
-            return false;
+        const double want = it == expected.end() ? 0.0 : it->second;
+        if (std::abs(fin[i] - want) > 1e-5)
+            return QStringLiteral("bar %1 (id %2): drawn %3, engine %4").arg(i).arg(shown.bars[i].id).arg(fin[i]).arg(want);
     }
-    return true;
+    return {};
 }
 
 } // namespace
@@ -90,9 +94,8 @@ private slots:
             {"mirostat", [](SamplingParams& p) { p.order = SamplerOrder::LlamaCpp; p.mirostat = 1; p.mirostatTau = 4.0; }},
         };
         for (const Case& c : cases) {
-            SamplingParams p = controller.sampling();
+            SamplingParams p; // each sampler on its own, in llama.cpp's order
             p.order = SamplerOrder::LlamaCpp;
-            p.mirostat = 0;
             c.edit(p);
             panel->setParams(p);
             // setParams moves the controls without a signal; nudge one control so the panel sends them all.
@@ -100,11 +103,16 @@ private slots:
             QTRY_VERIFY2_WITH_TIMEOUT(controller.sampling() == p && !controller.isBusy(), c.name, kTimeout);
             float mu = NAN;
             const auto expected = engineFinal(path, p, &mu);
-            QTRY_VERIFY2_WITH_TIMEOUT(barsMatch(w.probabilityPanel(), expected), c.name, kTimeout);
+            QTRY_VERIFY2_WITH_TIMEOUT(barsMismatch(w.probabilityPanel(), expected).isEmpty(),
+                                      qPrintable(c.name + QStringLiteral(": ") + barsMismatch(w.probabilityPanel(), expected)),
+                                      10000);
             bool inStrip = false;
-            for (const auto& s : w.probabilityPanel()->shown().stages)
+            QStringList names;
+            for (const auto& s : w.probabilityPanel()->shown().stages) {
                 inStrip |= s.name == QString::fromLatin1(c.name).replace(QLatin1Char('_'), QLatin1Char('-'));
-            QVERIFY2(inStrip, c.name);
+                names << s.name;
+            }
+            QVERIFY2(inStrip, qPrintable(QString::fromLatin1(c.name) + QStringLiteral(" not among ") + names.join(QStringLiteral(", "))));
             if (p.mirostat != 0) {
                 // The first step starts at mu = 2 tau; the panel shows the stage's state line.
                 const QString state = panel->mirostatState();
@@ -134,7 +142,8 @@ private slots:
                                  kTimeout);
         QCOMPARE(bars->shown().bars.first().removedBy, QStringLiteral("logit-bias"));
         QCOMPARE(bars->finalValues().first(), 0.0);
-        QTRY_VERIFY_WITH_TIMEOUT(barsMatch(bars, engineFinal(path, controller.sampling())), kTimeout);
+        const auto expected = engineFinal(path, controller.sampling());
+        QTRY_VERIFY2_WITH_TIMEOUT(barsMismatch(bars, expected).isEmpty(), qPrintable(barsMismatch(bars, expected)), 10000);
 
         // A bias that is not a number is refused next to the control; the ban in force stays.
         bias->setText(QStringLiteral("%1=lots").arg(top));

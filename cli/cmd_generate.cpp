@@ -23,6 +23,7 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <limits>
 #include <random>
 
 namespace logitscope::cli {
@@ -30,6 +31,99 @@ namespace logitscope::cli {
 namespace {
 
 using Json = nlohmann::ordered_json;
+
+// --- llama.cpp samplers ---
+// The options and the settings (JSON keys) they fill, so a bad value is named by its option.
+const std::pair<const char*, const char*> kLlamaCppOptions[] = {
+    {"logit_bias", "logit-bias"}, {"dry_multiplier", "dry-multiplier"}, {"dry_base", "dry-base"},
+    {"dry_allowed_length", "dry-allowed-length"}, {"dry_penalty_last_n", "dry-penalty-last-n"},
+    {"dry_sequence_breakers", "dry-sequence-breaker"}, {"xtc_probability", "xtc-probability"},
+    {"xtc_threshold", "xtc-threshold"}, {"top_n_sigma", "top-n-sigma"}, {"mirostat", "mirostat"},
+    {"mirostat_tau", "mirostat-tau"}, {"mirostat_eta", "mirostat-eta"}, {"dynatemp_range", "dynatemp-range"},
+    {"dynatemp_exponent", "dynatemp-exponent"}};
+
+// --logit-bias ID=BIAS or TEXT=BIAS, split at the last '='. A key of digits is a token id; anything else is
+// a text (every token of it gets the bias); a key in double quotes is always a text ("42"=1 biases the
+// text 42). BIAS is a number, or -inf (or false) to ban.
+LogitBias parseLogitBias(const std::string& v)
+{
+    const size_t eq = v.rfind('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == v.size())
+        throw Error("--logit-bias: expected ID=BIAS or TEXT=BIAS, got '" + v + "'");
+    const std::string key = v.substr(0, eq), value = v.substr(eq + 1);
+    LogitBias b;
+    if (value == "-inf" || value == "false") {
+        b.bias = -std::numeric_limits<double>::infinity();
+    } else {
+        char* end = nullptr;
+        b.bias = std::strtod(value.c_str(), &end);
+        if (end == value.c_str() || *end || !std::isfinite(b.bias))
+            throw Error("--logit-bias: the bias must be a number or -inf, got '" + value + "' in '" + v + "'");
+    }
+    const bool digits = key.find_first_not_of("0123456789") == std::string::npos;
+    if (key.size() >= 2 && key.front() == '"' && key.back() == '"') {
+        b.text = key.substr(1, key.size() - 2);
+        if (b.text.empty())
+            throw Error("--logit-bias: the quoted text is empty in '" + v + "'");
+    } else if (digits) {
+        if (key.size() > 9)
+            throw Error("--logit-bias: token id '" + key + "' is out of range");
+        b.id = std::stoi(key);
+    } else if (key[0] == '-' && key.size() > 1 && key.find_first_not_of("0123456789", 1) == std::string::npos) {
+        throw Error("--logit-bias: token ids are >= 0, got '" + key + "' (quote it, \"" + key + "\"=BIAS, to mean the text)");
+    } else {
+        b.text = key;
+    }
+    return b;
+}
+
+// --dry-sequence-breaker: \n, \t, \\ and \" stand for a newline, a tab, a backslash and a quote.
+std::string unescape(const std::string& s)
+{
+    std::string out;
+    for (size_t i = 0; i < s.size(); ++i) {
+        if (s[i] != '\\' || i + 1 == s.size()) {
+            out += s[i];
+            continue;
+        }
+        const char c = s[++i];
+        out += c == 'n' ? '\n' : c == 't' ? '\t' : c;
+    }
+    return out;
+}
+
+void llamaCppSamplersFromArgs(const Args& a, SamplingParams& p)
+{
+    for (const std::string& v : a.all("logit-bias"))
+        p.logitBias.push_back(parseLogitBias(v));
+    p.dryMultiplier = a.number("dry-multiplier", p.dryMultiplier);
+    p.dryBase = a.number("dry-base", p.dryBase);
+    p.dryAllowedLength = a.integer("dry-allowed-length", p.dryAllowedLength);
+    p.dryPenaltyLastN = a.integer("dry-penalty-last-n", p.dryPenaltyLastN);
+    const std::vector<std::string> breakers = a.all("dry-sequence-breaker");
+    if (!breakers.empty()) {
+        p.drySequenceBreakers.clear();
+        for (const std::string& b : breakers)
+            p.drySequenceBreakers.push_back(unescape(b));
+    }
+    p.xtcProbability = a.number("xtc-probability", p.xtcProbability);
+    p.xtcThreshold = a.number("xtc-threshold", p.xtcThreshold);
+    p.topNSigma = a.number("top-n-sigma", p.topNSigma);
+    p.mirostat = a.integer("mirostat", p.mirostat);
+    p.mirostatTau = a.number("mirostat-tau", p.mirostatTau);
+    p.mirostatEta = a.number("mirostat-eta", p.mirostatEta);
+    p.dynatempRange = a.number("dynatemp-range", p.dynatempRange);
+    p.dynatempExponent = a.number("dynatemp-exponent", p.dynatempExponent);
+    try {
+        validate(p, -1);
+    } catch (const Error& e) {
+        const std::string m = e.what();
+        for (const auto& [key, option] : kLlamaCppOptions)
+            if (m.find("'" + std::string(key) + "'") != std::string::npos)
+                throw Error("--" + std::string(option) + ": " + m);
+        // any other setting is reported as before, when the session validates it
+    }
+}
 
 SamplingParams samplingFromArgs(const Args& a)
 {
@@ -84,6 +178,7 @@ SamplingParams samplingFromArgs(const Args& a)
             p.jsonSchema = text;
         }
     }
+    llamaCppSamplersFromArgs(a, p);
     return p;
 }
 
@@ -132,6 +227,8 @@ Json stageJson(const StageSnapshot& s)
     for (const Candidate& c : s.top)
         top.push_back({{"id", c.id}, {"logit", std::isfinite(c.logit) ? Json(c.logit) : Json()}, {"prob", c.prob}});
     Json out = {{"name", s.name}, {"survivors", s.survivors}, {"entropy", s.entropy}, {"top", top}, {"penalised", s.penalised}};
+    if (!s.detail.empty()) // llama.cpp samplers: mirostat's mu and k, dynatemp's T, XTC's draw, DRY's repeats
+        out["detail"] = s.detail;
     if (s.name == "grammar") { // constrained decoding: what the grammar removed, and where it stood
         Json forbidden = Json::array();
         for (const Candidate& c : s.forbidden)
@@ -168,6 +265,10 @@ Json traceStep(const StepRecord& r)
               {"forced", r.forced}, {"logprob", r.chosenLogprob}, {"prob", r.chosenProb}, {"draw", r.sample.draw},
               {"raw_top", raw}, {"stages", stages}, {"forward_ms", r.forwardMs}, {"sample_ms", r.sampleMs},
               {"finish", finishReasonName(r.finish)}};
+    if (std::isfinite(r.sample.mirostatMuIn)) { // mirostat: mu before this step and after its choice
+        j["mirostat_mu_in"] = r.sample.mirostatMuIn;
+        j["mirostat_mu"] = r.sample.mirostatMu;
+    }
     if (!r.lens.empty()) {
         j["lens"] = lensJson(r);
         j["lens_rank"] = r.lensChosenRank;
@@ -224,6 +325,10 @@ int cmdGenerate(const Args& args)
     auto model = loadModel(args);
     auto backend = openBackend(args, model);
     args.rejectUnknown();
+    for (const LogitBias& b : params.logitBias)
+        if (b.id >= model->config().vocabSize)
+            throw Error("--logit-bias: token id " + std::to_string(b.id) + " is outside the vocabulary (0.." +
+                        std::to_string(model->config().vocabSize - 1) + ")");
 
     const Tokenizer& tok = model->tokenizer();
     std::string text = prompt;

@@ -28,6 +28,10 @@ commands:
              [--temperature T] [--top-k K] [--top-p P] [--min-p P] [--typical-p P]
              [--repetition-penalty R] [--presence-penalty P] [--frequency-penalty F] [--no-repeat-ngram N]
              [--min-new-tokens N] [--stop S]... [--grammar FILE.gbnf | --json-schema FILE.json] [--seed S] [--order hf|vllm|llama.cpp]
+             [--logit-bias ID=BIAS|TEXT=BIAS]... [--dry-multiplier M] [--dry-base B] [--dry-allowed-length N]
+             [--dry-penalty-last-n N] [--dry-sequence-breaker S]... [--xtc-probability P] [--xtc-threshold T]
+             [--top-n-sigma N] [--mirostat 1|2 --mirostat-tau T --mirostat-eta E] [--dynatemp-range R]
+             [--dynatemp-exponent X]   (llama.cpp's samplers; mirostat needs --order llama.cpp)
              [--beams N] [--length-penalty L] [--early-stopping true|false|never] [--num-return N]
              [--trace FILE] [--logit-lens] [--json]
   perplexity --model PATH --file PATH|--text S [--window N] [--stride N] [--device D] [--threads N]

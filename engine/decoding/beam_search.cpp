@@ -101,7 +101,7 @@ private:
 
 BeamResult runBeamSearch(BeamHost& host, int rootSeq, std::span<const float> rootLogits,
                          std::span<const int32_t> promptIds, const SamplingParams& params,
-                         const std::vector<int32_t>& eosIds)
+                         const std::vector<int32_t>& eosIds, const SamplerVocabulary* texts)
 {
     validate(params, -1);
     if (rootLogits.empty())
@@ -154,6 +154,7 @@ BeamResult runBeamSearch(BeamHost& host, int rootSeq, std::span<const float> roo
                 ctx.eosIds = eosIds;
                 ctx.lane = uint64_t(b);
                 ctx.step = uint64_t(step);
+                ctx.vocab = texts; // llama.cpp samplers: DRY's breakers, logit_bias texts
                 logprobs = processors.processedLogits(logprobs, ctx);
             }
             order.resize(size_t(vocab));

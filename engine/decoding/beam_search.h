@@ -18,6 +18,8 @@
 
 namespace logitscope {
 
+struct SamplerVocabulary; // decoding/sampler_stages_llamacpp.h: DRY breakers, logit_bias texts
+
 // What beam search needs from a model: sequences that share a KV cache prefix.
 struct BeamHost {
     virtual ~BeamHost() = default;
@@ -71,9 +73,11 @@ struct BeamResult {
 // forked, never appended to or released; every sequence forked here is released before returning
 // (also when the host throws). `params` must pass validate(); its numBeams, lengthPenalty,
 // earlyStopping, numReturnSequences, maxNewTokens and logits processors (repetition, n-gram,
-// min-new-tokens, presence/frequency) are used.
+// min-new-tokens, presence/frequency, logit_bias, DRY) are used; `texts` gives DRY its sequence breakers
+// and logit_bias its texts (without it neither has any).
 BeamResult runBeamSearch(BeamHost& host, int rootSeq, std::span<const float> rootLogits,
                          std::span<const int32_t> promptIds, const SamplingParams& params,
-                         const std::vector<int32_t>& eosIds);
+                         const std::vector<int32_t>& eosIds,
+                         const SamplerVocabulary* texts = nullptr);
 
 } // namespace logitscope

@@ -174,9 +174,8 @@ void DryStage::apply(CandidateSet& set, const SamplingContext& ctx)
     m_maxRepeat.clear();
     for (int j = 0; j + 1 < len; ++j) {
         int m = 0;
-        while (m <= j && m_ids[size_t(j - m)] == m_ids[size_t(len - 1 - m)])
-            ++m;
-        m = std::min(m, repLimit);
+        while (m < repLimit && m <= j && m_ids[size_t(j - m)] == m_ids[size_t(len - 1 - m)])
+            ++m; // stops at repLimit: longer repeats count as repLimit (and a long run stays linear per j)
         if (m < m_allowedLength)
             continue;
         const int32_t next = m_ids[size_t(j + 1)];
@@ -320,6 +319,10 @@ void MirostatStage::apply(CandidateSet& set, const SamplingContext& ctx)
         return;
     const double logZ = set.stats().logPartition();
     if (m_version == 1) {
+        if (n < 2) {
+            m_detail = format("mu %.4f, one candidate", mu);
+            return;
+        }
         // s estimated from the ratios of the top m probabilities (float, as llama.cpp).
         const int m = std::min(kTopM, n);
         set.sortTop(m);
@@ -336,7 +339,8 @@ void MirostatStage::apply(CandidateSet& set, const SamplingContext& ctx)
         const float sHat = sumTiBi / sumTiSq;
         const float epsHat = sHat - 1;
         const float k = std::pow((epsHat * std::pow(2.0f, mu)) / (1 - std::pow(float(set.vocabSize()), -epsHat)), 1 / sHat);
-        const int keep = std::max(int(k), 1);
+        // k not a number (s = 0 or 1: a flat head) keeps everything; llama.cpp would cast NaN to int there.
+        const int keep = !(k >= 1.0f) ? (std::isfinite(k) ? 1 : n) : (k >= float(n) ? n : int(k));
         if (keep < n) {
             set.sortTop(keep);
             set.keepFirst(keep);

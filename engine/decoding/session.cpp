@@ -320,6 +320,17 @@ void Session::checkLogitBias(const SamplingParams& params) const
                         std::to_string(V - 1) + ")");
 }
 
+const SamplerVocabulary* Session::samplerVocabFor(const SamplingParams& p) const
+{
+    const bool needsTexts = (p.dryMultiplier != 0.0 && p.dryPenaltyLastN != 0) ||
+                            std::any_of(p.logitBias.begin(), p.logitBias.end(), [](const LogitBias& b) { return b.id < 0; });
+    if (!needsTexts)
+        return nullptr;
+    if (!m_samplerVocab)
+        m_samplerVocab = SamplerVocabulary::fromTokenizer(m_model->tokenizer());
+    return m_samplerVocab.get();
+}
+
 SamplingContext Session::contextFor(const Lane& l) const
 {
     SamplingContext ctx;
@@ -330,14 +341,7 @@ SamplingContext Session::contextFor(const Lane& l) const
     ctx.step = uint64_t(l.generated.size());
     ctx.grammar = l.grammar.get();
     // --- llama.cpp samplers: token texts when a stage needs them; mu from the lane's last step ---
-    const SamplingParams& p = l.params;
-    const bool needsTexts = (p.dryMultiplier != 0.0 && p.dryPenaltyLastN != 0) ||
-                            std::any_of(p.logitBias.begin(), p.logitBias.end(), [](const LogitBias& b) { return b.id < 0; });
-    if (needsTexts) {
-        if (!m_samplerVocab)
-            m_samplerVocab = SamplerVocabulary::fromTokenizer(m_model->tokenizer());
-        ctx.vocab = m_samplerVocab.get();
-    }
+    ctx.vocab = samplerVocabFor(l.params);
     if (!l.history.empty())
         ctx.mirostatMu = l.history.back().sample.mirostatMu; // NaN when that step had no mirostat: start over
     return ctx;
@@ -657,6 +661,7 @@ BeamResult Session::beamSearch(const SamplingParams& params)
     if (m_prompt.empty())
         throw Error("beam search: no prompt (prefill first)");
     validate(params, m_model->config().contextLength - int(m_prompt.size()));
+    checkLogitBias(params);
     if (hasGrammar(params))
         throw Error("grammar: beam search does not take a grammar (constrained decoding runs in the lanes)");
     if (params.numBeams < 2)
@@ -678,7 +683,8 @@ BeamResult Session::beamSearch(const SamplingParams& params)
             return logits;
         });
     m_lastBeamKv = m_kv.stats();
-    return runBeamSearch(host, m_promptSeq, m_promptLogits, m_prompt, params, m_model->tokenizer().eosIds());
+    return runBeamSearch(host, m_promptSeq, m_promptLogits, m_prompt, params, m_model->tokenizer().eosIds(),
+                         samplerVocabFor(params));
 }
 
 } // namespace logitscope

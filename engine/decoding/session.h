@@ -138,6 +138,8 @@ private:
     void restoreLogits(Lane& lane);
     SamplingContext contextFor(const Lane& lane) const;
     void checkLogitBias(const SamplingParams& params) const;
+    // llama.cpp samplers: token texts when DRY or a text logit_bias needs them (built once), else nullptr.
+    const SamplerVocabulary* samplerVocabFor(const SamplingParams& params) const;
     void fillRecord(const Lane& lane, StepRecord& rec, int32_t token, bool forced) const;
     void fillLens(const Lane& lane, StepRecord& rec);
 

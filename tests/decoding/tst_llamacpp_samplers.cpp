@@ -374,6 +374,9 @@ private slots:
         // mu 4: sqrt(16 / 0.995) = 4.01: the top 4.
         c.ctx.mirostatMu = 4.0f;
         expectProbs(chain, logits, c.ctx, topOf(4));
+        // A flat head (uniform: every ratio 1, s = 0) gives no finite k: everything stays.
+        c.ctx.mirostatMu = std::numeric_limits<float>::quiet_NaN();
+        expectProbs(chain, std::vector<float>(4, 0.5f), c.ctx, {0.25, 0.25, 0.25, 0.25});
         // With a temperature, llama.cpp's mirostat chain is temperature then mirostat (top_k etc. unused).
         SamplerChain withT(llama([](SamplingParams& p) {
             p.mirostat = 1;

@@ -308,7 +308,14 @@ void writeFile(const std::string& path, const std::string& text)
 int cmdGenerate(const Args& args)
 {
     const std::string path = args.str("model");
-    const std::string prompt = args.str("prompt");
+    // --messages FILE.json: the next turn of a conversation, through the model's own chat template.
+    const std::string messagesPath = args.str("messages", "");
+    const std::string prompt = messagesPath.empty() ? args.str("prompt") : args.str("prompt", "");
+    if (!messagesPath.empty() && !prompt.empty())
+        throw Error("generate: give --prompt or --messages, not both");
+    const std::vector<std::string> vars = args.all("var");
+    if (messagesPath.empty() && !vars.empty())
+        throw Error("--var: only with --messages (a chat template variable)");
     const bool json = args.flag("json");
     const bool attention = args.flag("attention");
     const bool logitLens = args.flag("logit-lens");
@@ -316,7 +323,14 @@ int cmdGenerate(const Args& args)
     const std::string system = args.str("system", "");
     const int topLogprobs = args.integer("top-logprobs", 5);
     const std::string tracePath = args.str("trace", "");
-    const SamplingParams params = samplingFromArgs(args);
+    SamplingParams params = samplingFromArgs(args);
+    ChatConversation conversation;
+    if (!messagesPath.empty()) {
+        bool generationPromptSet = false;
+        conversation = readMessagesFile(messagesPath, vars, generationPromptSet);
+        if (!generationPromptSet)
+            conversation.addGenerationPrompt = true;
+    }
     if (topLogprobs < 0 || topLogprobs > 1000)
         throw Error("--top-logprobs: expected 0..1000, got " + std::to_string(topLogprobs));
     if (logitLens && params.numBeams > 1)
@@ -332,7 +346,16 @@ int cmdGenerate(const Args& args)
 
     const Tokenizer& tok = model->tokenizer();
     std::string text = prompt;
-    if (!noChat && !tok.chatTemplate().empty()) {
+    if (!messagesPath.empty()) {
+        const ChatRendering r = tok.renderConversation(conversation);
+        if (!r.notice.empty())
+            std::fprintf(stderr, "note: %s\n", r.notice.c_str());
+        text = r.text;
+        // Stop at the template's end of turn even when the vocabulary does not list it as an EOS id.
+        const int32_t eot = r.endOfTurn.empty() ? -1 : tok.findToken(r.endOfTurn);
+        if (!r.endOfTurn.empty() && (eot < 0 || !tok.isEos(eot)))
+            params.stop.push_back(r.endOfTurn);
+    } else if (!noChat && !tok.chatTemplate().empty()) {
         const ChatRendering r = tok.renderChat(system, prompt);
         if (!r.notice.empty())
             std::fprintf(stderr, "note: %s\n", r.notice.c_str());

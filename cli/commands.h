@@ -3,6 +3,8 @@
 
 #include "args.h"
 
+#include "tokenizer/conversation.h"
+
 #include <nlohmann/json.hpp>
 
 #include <memory>
@@ -25,6 +27,11 @@ int cmdPull(const Args& args);
 void rememberModel(const std::string& path); // recent list shared with the GUI; no-op without the hub
 int cmdEmbeddings(const Args& args);
 int cmdPerplexity(const Args& args);
+int cmdChatTemplate(const Args& args);
+
+// A --messages file (a list of messages or {"messages", "tools", "add_generation_prompt", vars...}) plus
+// --var NAME=VALUE overrides; errors name the file and field. generationPromptSet: the file says.
+ChatConversation readMessagesFile(const std::string& path, const std::vector<std::string>& vars, bool& generationPromptSet);
 
 // Shared by the commands: --model with --rope-rounding none|fp16|bf16 -> the loaded model.
 std::shared_ptr<const Model> loadModel(const Args& args);

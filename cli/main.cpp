@@ -22,7 +22,9 @@ const char* kUsage = R"(usage: logitscope-cli <command> [options]
 commands:
   info       --model PATH [--json]
   tokenize   --model PATH|--tokenizer FILE --text S [--no-special] [--chat USER [--system S]] [--json]
-  generate   --model PATH --prompt S [--max-new-tokens N] [--greedy] [--top-logprobs K] [--attention]
+  chat-template --model PATH|--tokenizer-config FILE --messages FILE.json [--add-generation-prompt]
+             [--var NAME=VALUE]... [--json]
+  generate   --model PATH --prompt S|--messages FILE.json [--var NAME=VALUE]... [--max-new-tokens N] [--greedy] [--top-logprobs K] [--attention]
              [--device cpu|cuda|auto] [--threads N] [--weights mapped|memory] [--rope-rounding none|fp16|bf16]
              [--kv-type f32|f16] [--requantize q8_0|q6_k|q4_k_m|q2_k|...] [--no-chat-template] [--system S]
              [--temperature T] [--top-k K] [--top-p P] [--min-p P] [--typical-p P]
@@ -65,6 +67,8 @@ int main(int argc, char** argv)
             return cli::cmdTokenize(cli::Args(argc, argv, 2, {"json", "no-special"}));
         if (command == "generate")
             return cli::cmdGenerate(cli::Args(argc, argv, 2, {"json", "greedy", "attention", "no-chat-template", "logit-lens"}));
+        if (command == "chat-template")
+            return cli::cmdChatTemplate(cli::Args(argc, argv, 2, {"json", "add-generation-prompt"}));
         if (command == "bench")
             return cli::cmdBench(cli::Args(argc, argv, 2, {"json"}));
         if (command == "perplexity")

@@ -242,8 +242,9 @@ ChatRendering renderConversation(const std::string& chatTemplate, const ChatConv
         r.fromTemplate = true;
     } catch (const jinja::JinjaError& e) {
         r.text = renderFamilyConversation(r.family, c, tokens);
-        r.notice = std::string("the chat template could not be run (") + e.what() + "); rendered as the "
-            + r.family + " family instead";
+        std::string why = e.what();
+        std::replace(why.begin(), why.end(), '\n', ' '); // the notice is one line
+        r.notice = "the chat template could not be run (" + why + "); rendered as the " + r.family + " family instead";
         return r;
     }
     if (stripBos && !tokens.bos.empty() && r.text.compare(0, tokens.bos.size(), tokens.bos) == 0)

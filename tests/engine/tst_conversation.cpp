@@ -126,8 +126,8 @@ private slots:
                      && r.notice.find("chatml family") != std::string::npos && r.notice.find('\n') == std::string::npos,
                  r.notice.c_str());
         // A template that raises (Gemma's alternation check) falls back too, naming the message.
-        const ChatRendering g = renderConversation("<start_of_turn>{{ raise_exception('Conversation roles must alternate') }}", c, {}, false);
-        QVERIFY(g.notice.find("Conversation roles must alternate") != std::string::npos);
+        const ChatRendering g = renderConversation("<start_of_turn>{{ raise_exception('Conversation roles\\nmust alternate') }}", c, {}, false);
+        QVERIFY2(g.notice.find("Conversation roles must alternate") != std::string::npos, g.notice.c_str()); // one line
         QCOMPARE(QString::fromStdString(g.text), QStringLiteral("<start_of_turn>user\nBe brief.\n\nHi!<end_of_turn>\n<start_of_turn>model\n"));
         // No template: the raw text.
         const ChatRendering raw = renderConversation("", c, {}, false);

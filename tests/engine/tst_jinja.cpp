@@ -173,6 +173,59 @@ private slots:
         QVERIFY2(m.find("loop iterations") != std::string::npos, m.c_str());
     }
 
+    void deepExpressionsAreRefusedNotOverflowed()
+    {
+        std::string chain = "{{ 1";
+        for (int k = 0; k < 100000; ++k)
+            chain += " + 1";
+        std::string m = failure(chain + " }}");
+        QVERIFY2(m.find("nested deeper than") != std::string::npos, m.c_str());
+        std::string filters = "{{ 'a'";
+        for (int k = 0; k < 100000; ++k)
+            filters += "|trim";
+        m = failure(filters + " }}");
+        QVERIFY2(m.find("nested deeper than") != std::string::npos, m.c_str());
+        QCOMPARE(QString::fromStdString(render("{{ 1" + std::string(" + 1").append(" + 1") + " }}")), QStringLiteral("3"));
+    }
+
+    // Mutated real templates: every outcome is text or a JinjaError, never a crash or another exception.
+    void mutatedTemplatesNeverCrash()
+    {
+        const std::string base =
+            "{%- set ns = namespace(sys='') -%}{% for m in messages if m.role != 'x' %}{% if loop.first and m['role'] == 'system' %}"
+            "{% set ns.sys = m.content | trim %}{% elif m.content is string %}<|im_start|>{{ m.role ~ '\n' + m.content.split('</think>')[-1].lstrip('\n') }}"
+            "{%- else %}{{ m.content | map(attribute='text') | join(', ') | tojson(indent=2) }}{% endif %}{% endfor %}"
+            "{% macro f(a, b=[1, {'k': 2}][1:]) %}{{ a[::-1] }}{{ b | length }}{% endmacro %}{{ f('abc') }}{{ raise_exception('x') if false }}";
+        const std::string context = R"({"messages": [{"role": "system", "content": " s "}, {"role": "user", "content": "a</think>b"}, {"role": "assistant", "content": [{"type": "text", "text": "t"}]}]})";
+        QVERIFY(!render(base, context).empty());
+        const std::string alphabet = "{}%#-+|.,:()[]'\"~*/=<>!ifnotaend \n";
+        uint64_t state = 88172645463325252ull;
+        const auto rnd = [&] { state ^= state << 13; state ^= state >> 7; state ^= state << 17; return state; };
+        Limits small;
+        small.maxIterations = 10000;
+        small.maxOutputBytes = 1 << 16;
+        int rendered = 0;
+        for (int k = 0; k < 3000; ++k) {
+            std::string t = base;
+            for (int e = 0, edits = 1 + int(rnd() % 4); e < edits; ++e) {
+                const size_t at = rnd() % t.size();
+                switch (rnd() % 3) {
+                case 0: t.erase(at, 1 + rnd() % 3); break;
+                case 1: t.insert(at, 1, alphabet[rnd() % alphabet.size()]); break;
+                default: t[at] = alphabet[rnd() % alphabet.size()];
+                }
+            }
+            try {
+                render(t, context, small);
+                ++rendered;
+            } catch (const JinjaError&) {
+            } catch (const std::exception& ex) {
+                QFAIL(qPrintable(QString("not a JinjaError: ") + ex.what() + "\n" + QString::fromStdString(t)));
+            }
+        }
+        QVERIFY(rendered > 0);
+    }
+
     void callBlockAndCaller()
     {
         QCOMPARE(QString::fromStdString(render("{% macro box() %}[{{ caller() }}]{% endmacro %}{% call box() %}in{% endcall %}")),

@@ -40,6 +40,7 @@ struct Expr {
     std::vector<ExprPtr> kids;
     std::vector<std::string> argNames; // one per argument after kids[0]: "" positional, else the keyword
     bool negate = false;               // Test: "is not"
+    int depth = 1;                     // height of this subtree (the parser bounds it: evaluation recurses)
 };
 
 struct Stmt {

@@ -4,6 +4,7 @@
 // Not an error-recovering parser: the first error is thrown.
 #include "tokenizer/jinja/parser.h"
 
+#include <algorithm>
 #include <set>
 
 namespace logitscope::jinja {
@@ -11,6 +12,7 @@ namespace logitscope::jinja {
 namespace {
 
 constexpr int kMaxNesting = 200;
+constexpr int kMaxTreeDepth = 400;
 
 class Parser {
 public:
@@ -68,6 +70,20 @@ private:
         auto e = std::make_unique<Expr>();
         e->kind = k;
         e->line = line;
+        return e;
+    }
+    // Sets e's subtree height from its children's and refuses trees deep enough to exhaust the stack.
+    ExprPtr seal(ExprPtr e)
+    {
+        if (!e)
+            return e;
+        int d = 0;
+        for (const auto& k : e->kids)
+            if (k)
+                d = std::max(d, k->depth);
+        e->depth = d + 1;
+        if (e->depth > kMaxTreeDepth)
+            fail("expression nested deeper than " + std::to_string(kMaxTreeDepth) + " levels");
         return e;
     }
     struct Depth {
@@ -335,7 +351,7 @@ private:
                 break;
             tuple->kids.push_back(expression());
         }
-        return tuple;
+        return seal(std::move(tuple));
     }
 
     ExprPtr expression()
@@ -356,7 +372,7 @@ private:
         t->kids.push_back(std::move(value));
         t->kids.push_back(std::move(cond));
         t->kids.push_back(std::move(otherwise));
-        return t;
+        return seal(std::move(t));
     }
 
     ExprPtr binary(const std::string& op, ExprPtr a, ExprPtr b, int line)
@@ -365,7 +381,7 @@ private:
         e->name = op;
         e->kids.push_back(std::move(a));
         e->kids.push_back(std::move(b));
-        return e;
+        return seal(std::move(e));
     }
 
     ExprPtr orExpr()
@@ -375,7 +391,7 @@ private:
             const int line = next().line;
             left = binary("or", std::move(left), andExpr(), line);
         }
-        return left;
+        return seal(std::move(left));
     }
 
     ExprPtr andExpr()
@@ -385,7 +401,7 @@ private:
             const int line = next().line;
             left = binary("and", std::move(left), notExpr(), line);
         }
-        return left;
+        return seal(std::move(left));
     }
 
     ExprPtr notExpr()
@@ -395,7 +411,7 @@ private:
             auto e = make(Expr::K::Unary, next().line);
             e->name = "not";
             e->kids.push_back(notExpr());
-            return e;
+            return seal(std::move(e));
         }
         return compare();
     }
@@ -417,7 +433,7 @@ private:
                     || peek().text == "<=" || peek().text == ">=")) {
                 op = next().text;
             } else {
-                return left;
+                return seal(std::move(left));
             }
             left = binary(op, std::move(left), additive(), line);
         }
@@ -430,7 +446,7 @@ private:
             const Token& t = next();
             left = binary(t.text, std::move(left), multiplicative(), t.line);
         }
-        return left;
+        return seal(std::move(left));
     }
 
     ExprPtr multiplicative()
@@ -440,7 +456,7 @@ private:
             const Token& t = next();
             left = binary(t.text, std::move(left), power(), t.line);
         }
-        return left;
+        return seal(std::move(left));
     }
 
     ExprPtr power()
@@ -450,7 +466,7 @@ private:
             const Token& t = next();
             left = binary("**", std::move(left), test(), t.line);
         }
-        return left;
+        return seal(std::move(left));
     }
 
     ExprPtr test()
@@ -470,9 +486,9 @@ private:
                 t->kids.push_back(postfix());
                 t->argNames.emplace_back();
             }
-            operand = std::move(t);
+            operand = seal(std::move(t));
         }
-        return operand;
+        return seal(std::move(operand));
     }
 
     bool startsTestArgument() const
@@ -493,9 +509,9 @@ private:
             f->kids.push_back(std::move(operand));
             if (isOp("("))
                 arguments(*f);
-            operand = std::move(f);
+            operand = seal(std::move(f));
         }
-        return operand;
+        return seal(std::move(operand));
     }
 
     ExprPtr unary()
@@ -505,7 +521,7 @@ private:
             auto e = make(Expr::K::Unary, peek().line);
             e->name = next().text;
             e->kids.push_back(unary());
-            return e;
+            return seal(std::move(e));
         }
         return postfix();
     }
@@ -544,13 +560,13 @@ private:
                     lit->literal = Value(int64_t(std::stoll(next().text)));
                     idx->kids.push_back(std::move(e));
                     idx->kids.push_back(std::move(lit));
-                    e = std::move(idx);
+                    e = seal(std::move(idx));
                     continue;
                 }
                 auto a = make(Expr::K::Attr, line);
                 a->name = expectName("an attribute name after '.'");
                 a->kids.push_back(std::move(e));
-                e = std::move(a);
+                e = seal(std::move(a));
             } else if (isOp("[")) {
                 ++m_pos;
                 ExprPtr parts[3];
@@ -573,21 +589,21 @@ private:
                     auto idx = make(Expr::K::Index, line);
                     idx->kids.push_back(std::move(e));
                     idx->kids.push_back(std::move(parts[0]));
-                    e = std::move(idx);
+                    e = seal(std::move(idx));
                 } else {
                     auto sl = make(Expr::K::Slice, line);
                     sl->kids.push_back(std::move(e));
                     for (auto& p : parts)
                         sl->kids.push_back(std::move(p));
-                    e = std::move(sl);
+                    e = seal(std::move(sl));
                 }
             } else if (isOp("(")) {
                 auto c = make(Expr::K::Call, line);
                 c->kids.push_back(std::move(e));
                 arguments(*c);
-                e = std::move(c);
+                e = seal(std::move(c));
             } else {
-                return e;
+                return seal(std::move(e));
             }
         }
     }
@@ -604,7 +620,7 @@ private:
             while (peek().type == Tok::String) // adjacent literals concatenate
                 s += next().text;
             e->literal = Value(std::move(s));
-            return e;
+            return seal(std::move(e));
         }
         case Tok::Int: {
             auto e = make(Expr::K::Literal, line);
@@ -614,13 +630,13 @@ private:
                 e->literal = Value(std::stod(t.text));
             }
             ++m_pos;
-            return e;
+            return seal(std::move(e));
         }
         case Tok::Float: {
             auto e = make(Expr::K::Literal, line);
             e->literal = Value(std::stod(t.text));
             ++m_pos;
-            return e;
+            return seal(std::move(e));
         }
         case Tok::Name: {
             ++m_pos;
@@ -635,7 +651,7 @@ private:
                 e->kind = Expr::K::Name;
                 e->name = t.text;
             }
-            return e;
+            return seal(std::move(e));
         }
         case Tok::Op:
             if (t.text == "(") {
@@ -646,7 +662,7 @@ private:
                 }
                 ExprPtr inner = tupleOrExpression();
                 expectOp(")");
-                return inner;
+                return seal(std::move(inner));
             }
             if (t.text == "[") {
                 ++m_pos;
@@ -658,7 +674,7 @@ private:
                     ++m_pos;
                 }
                 expectOp("]");
-                return e;
+                return seal(std::move(e));
             }
             if (t.text == "{") {
                 ++m_pos;
@@ -672,7 +688,7 @@ private:
                     ++m_pos;
                 }
                 expectOp("}");
-                return e;
+                return seal(std::move(e));
             }
             break;
         default:

@@ -2,6 +2,7 @@
 #include "main_window.h"
 
 #include "models/inference_controller.h"
+#include "models/lesson_runner.h"
 #include "panels/attention_panel.h"
 #include "panels/beam_tree_panel.h"
 #include "panels/embedding_panel.h"
@@ -56,6 +57,8 @@ MainWindow::MainWindow(InferenceController* controller, Options options, QWidget
     createActions();
     installLessons(this, controller); // the Lessons dock and menu (panels/lessons_panel.h)
     addMeasurementViews();
+    if (auto* lessons = findChild<LessonRunner*>())
+        lessons->setLaneRunner(m_laneRunner); // a lesson's lanes are the Side-by-side lanes dock's
     fillViewMenu();
 
     m_statusLabel = new QLabel(this);

@@ -6,6 +6,8 @@
 #include "models/inference_controller.h"
 #include "models/inference_worker.h"
 
+#include <algorithm>
+
 namespace logitscope::gui {
 
 LaneRunner::LaneRunner(InferenceController* controller, QObject* parent)
@@ -102,7 +104,8 @@ void LaneRunner::step(int count)
         ids.push_back(l.lane);
     MailboxPtr box = m_mailbox;
     LaneRunner* self = this;
-    m_controller->postToWorker([box, self, ids, count](InferenceWorker& worker) {
+    const int shown = m_controller->currentLane();
+    m_controller->postToWorker([box, self, ids, count, shown](InferenceWorker& worker) {
         QString error;
         try {
             auto* s = worker.session();
@@ -122,6 +125,14 @@ void LaneRunner::step(int count)
                 });
             }
             emit worker.lanesChanged(s->lanes());
+            // The lane on display in the main views (a lesson's lane, one picked in the Path selector) follows.
+            if (std::find(ids.begin(), ids.end(), shown) != ids.end()) {
+                emit worker.laneSettingsAvailable(shown, s->sampling(shown));
+                emit worker.laneHistoryAvailable(shown, s->history(shown));
+                emit worker.metricsAvailable(shown, s->metrics(shown));
+                if (!s->finished(shown))
+                    emit worker.previewAvailable(s->preview(shown));
+            }
         } catch (const logitscope::Cancelled&) {
         } catch (const std::exception& e) {
             error = QString::fromStdString(e.what());

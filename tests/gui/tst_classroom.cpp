@@ -33,7 +33,10 @@
 #include <QDockWidget>
 #include <QDoubleSpinBox>
 #include <QPaintEvent>
+#include <QMessageBox>
 #include <QProcess>
+#include <QPushButton>
+#include <QTimer>
 #include <QSlider>
 #include <QSpinBox>
 #include <QStatusBar>
@@ -491,6 +494,82 @@ private slots:
         QVERIFY(openLesson(&w, QStringLiteral("1"), &error));
         QCOMPARE(runner->currentLesson(), 0);
         QTRY_VERIFY_WITH_TIMEOUT(!runner->busy(), kTimeout);
+    }
+
+    // Item 2: a lesson with lanes drives the real lanes dock, Path selector and bars (lane A on display),
+    // asks before replacing the user's output, and gives it back — prompt, settings, tokens — when the
+    // Lessons panel is closed.
+    void lessonDrivesTheRealLanesAndGivesBackTheUsersWork()
+    {
+        REQUIRE_TEST_MODEL(path);
+        InferenceController controller;
+        MainWindow w(&controller, MainWindow::Options{false});
+        w.show();
+        auto* lessons = w.findChild<LessonRunner*>();
+        QVERIFY(lessons);
+        if (lessons->indexOf(QStringLiteral("temperature")) < 0)
+            QSKIP("the temperature lesson is not there (set LOGITSCOPE_LESSONS_DIR)");
+        SamplingParams mine = withTemperature(0.8, 3);
+        w.samplingPanel()->setParams(mine);
+        controller.setSampling(mine);
+        const QString myPrompt = QStringLiteral("The jury said");
+        loadAndRead(w, path, myPrompt);
+        stepTimes(w, 3);
+        std::vector<int32_t> myTokens;
+        for (int i = 0; i < 3; ++i)
+            myTokens.push_back(controller.generatedTokens()->record(i).chosen);
+
+        const auto answer = [](QMessageBox::StandardButton button) {
+            auto* timer = new QTimer;
+            QObject::connect(timer, &QTimer::timeout, timer, [timer, button] {
+                if (auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget())) {
+                    box->button(button)->click();
+                    timer->deleteLater();
+                }
+            });
+            timer->start(20);
+        };
+        QString error;
+        answer(QMessageBox::No);
+        QVERIFY(!openLesson(&w, QStringLiteral("temperature"), &error));
+        QCOMPARE(controller.generatedCount(), 3); // kept
+        answer(QMessageBox::Yes);
+        QSignalSpy started(lessons, &LessonRunner::lessonStarted);
+        QVERIFY2(openLesson(&w, QStringLiteral("temperature"), &error), qPrintable(error));
+        QTRY_COMPARE_WITH_TIMEOUT(started.count(), 1, kTimeout);
+
+        lessons->next(); // prefill: three lanes at T 0.3, 1.0, 1.5
+        QTRY_VERIFY_WITH_TIMEOUT(!lessons->busy() && w.laneRunner()->isActive() && !controller.isBusy(), kTimeout);
+        const auto& comparison = w.laneRunner()->model()->lanes();
+        QCOMPARE(comparison.size(), 3);
+        QCOMPARE(comparison[0].params.temperature, 0.3);
+        QCOMPARE(comparison[2].params.temperature, 1.5);
+        QTRY_COMPARE_WITH_TIMEOUT(controller.currentLane(), comparison[0].lane, kTimeout);
+        QTRY_COMPARE_WITH_TIMEOUT(controller.sampling().temperature, 0.3, kTimeout);
+        QCOMPARE(w.generatedPanel()->laneSelector()->count(), 4);
+        QDockWidget* lanesDock = w.findChild<QDockWidget*>(QStringLiteral("dock.lanes"));
+        QVERIFY(lanesDock && lanesDock->isVisible());
+        QCOMPARE(w.lanesPanel()->laneSettings()[1].temperature, 1.0);
+
+        lessons->next(); // show-panel probabilities
+        QTRY_VERIFY_WITH_TIMEOUT(!lessons->busy(), kTimeout);
+        lessons->next(); // steps 24: the lanes and the main view (lane A) advance together
+        QTRY_VERIFY_WITH_TIMEOUT(!lessons->busy() && !w.laneRunner()->isBusy() && !controller.isBusy(), kTimeout);
+        QTRY_COMPARE_WITH_TIMEOUT(controller.generatedCount(), int(w.laneRunner()->model()->lanes()[0].steps.size()), kTimeout);
+        QVERIFY(controller.generatedCount() > 3);
+        for (int i = 0; i < controller.generatedCount(); ++i)
+            QCOMPARE(controller.generatedTokens()->record(i).chosen, w.laneRunner()->model()->lanes()[0].steps[size_t(i)].chosen);
+
+        // Closing the Lessons panel gives the user's work back
+        w.findChild<QDockWidget*>(QStringLiteral("dock.lessons"))->close();
+        QTRY_VERIFY_WITH_TIMEOUT(!controller.isBusy() && controller.prompt() == myPrompt && controller.generatedCount() == 3
+                                     && controller.modelInfo().path == path,
+                                 kTimeout);
+        for (int i = 0; i < 3; ++i)
+            QCOMPARE(controller.generatedTokens()->record(i).chosen, myTokens[size_t(i)]);
+        QTRY_COMPARE_WITH_TIMEOUT(controller.sampling().temperature, 0.8, kTimeout);
+        QCOMPARE(w.samplingPanel()->params().temperature, 0.8);
+        QVERIFY(!w.laneRunner()->isActive());
     }
 
     // Item 4: Run right after Reset reads the prompt and generates (one press).

@@ -12,7 +12,12 @@
 #include "models/trace_file.h"
 #include "models/attention_model.h"
 #include "models/token_display.h"
+#include "models/embedding_model.h"
+#include "models/measurements.h"
+#include "models/sweeps.h"
 #include "panels/attention_panel.h"
+#include "panels/kv_cache_panel.h"
+#include "panels/embedding_panel.h"
 #include "panels/generated_panel.h"
 #include "panels/probability_panel.h"
 #include "panels/token_chip_view.h"
@@ -32,6 +37,9 @@
 #include <QComboBox>
 #include <QDockWidget>
 #include <QDoubleSpinBox>
+#include <QFile>
+#include <QLineEdit>
+#include <QRegularExpression>
 #include <QPaintEvent>
 #include <QMessageBox>
 #include <QProcess>
@@ -570,6 +578,107 @@ private slots:
         QTRY_COMPARE_WITH_TIMEOUT(controller.sampling().temperature, 0.8, kTimeout);
         QCOMPARE(w.samplingPanel()->params().temperature, 0.8);
         QVERIFY(!w.laneRunner()->isActive());
+    }
+
+    // Item 10: looking up a word the tokenizer splits says so and lists its pieces (it used to show the
+    // first piece as if it were the word).
+    void embeddingLookupOfASplitWordSaysSo()
+    {
+        REQUIRE_TEST_MODEL(path);
+        InferenceController controller;
+        MainWindow w(&controller, MainWindow::Options{false});
+        w.show();
+        QVERIFY(logitscope::test::loadOnCpu(controller, path));
+        auto model = Model::load(path.toStdString());
+        EncodeOptions options;
+        options.addSpecial = false;
+        QString split, whole;
+        std::vector<int32_t> pieces;
+        for (const char* word : {"Monday", "Wednesday", "photosynthesis", "unbelievably", "the", "a", "and"}) {
+            const auto ids = model->tokenizer().encode(word, options);
+            if (ids.size() > 1 && split.isEmpty()) {
+                split = QString::fromLatin1(word);
+                pieces = ids;
+            }
+            if (ids.size() == 1 && whole.isEmpty())
+                whole = QString::fromLatin1(word);
+        }
+        QVERIFY(!split.isEmpty() && !whole.isEmpty());
+        EmbeddingPanel* panel = w.embeddingPanel();
+        QSignalSpy answered(panel->service(), &EmbeddingService::embeddingAvailable);
+        panel->searchBox()->setText(split);
+        emit panel->searchBox()->returnPressed();
+        QTRY_VERIFY_WITH_TIMEOUT(panel->selectedToken() == pieces.front() && panel->infoText().contains(QStringLiteral("norm")),
+                                 kTimeout);
+        const QString info = renderedText(panel->infoText());
+        QVERIFY2(info.contains(QStringLiteral("is not one token")), qPrintable(info));
+        QVERIFY2(info.contains(QStringLiteral("%1 pieces").arg(pieces.size())), qPrintable(info));
+        for (int32_t id : pieces)
+            QVERIFY2(info.contains(QStringLiteral("id %1").arg(id)), qPrintable(info));
+        panel->searchBox()->setText(whole);
+        emit panel->searchBox()->returnPressed();
+        const int32_t wholeId = model->tokenizer().encode(whole.toStdString(), options).front();
+        QTRY_VERIFY_WITH_TIMEOUT(panel->infoText().contains(QStringLiteral("(id %1").arg(wholeId)), kTimeout);
+        QVERIFY(!renderedText(panel->infoText()).contains(QStringLiteral("is not one token")));
+    }
+
+    // Item 9: the context-length sweep measures each decode time as the median of at least 15 steps, and
+    // when the medians still do not grow with L the panel says the run was too noisy instead of the claim.
+    void contextSweepSaysWhenItIsTooNoisy()
+    {
+        auto point = [](int length, double median, double low, double high) {
+            ContextPoint p;
+            p.length = length;
+            p.decodeMs = median;
+            p.decodeLowMs = low;
+            p.decodeHighMs = high;
+            p.decodeSamples = 15;
+            return p;
+        };
+        // the run: 1.0 -> 0.6 -> 1.4 -> 1.0 ms with tight spreads
+        const QList<ContextPoint> noisy = {point(64, 1.0, 0.95, 1.05), point(128, 0.6, 0.55, 0.65),
+                                           point(256, 1.4, 1.3, 1.5), point(512, 1.0, 0.9, 1.1)};
+        const QString message = contextSweepNoise(noisy);
+        QVERIFY2(message.contains(QStringLiteral("too noisy")) && message.contains(QStringLiteral("L = 128")), qPrintable(message));
+        QVERIFY(contextSweepNoise({point(64, 0.5, 0.45, 0.55), point(128, 0.6, 0.5, 0.7), point(256, 0.9, 0.8, 1.0)}).isEmpty());
+        // a dip inside the spread is level, not a contradiction
+        QVERIFY(contextSweepNoise({point(64, 0.50, 0.40, 0.60), point(128, 0.48, 0.40, 0.60)}).isEmpty());
+
+        REQUIRE_TEST_MODEL(path);
+        InferenceController controller;
+        MainWindow w(&controller, MainWindow::Options{false});
+        w.show();
+        QVERIFY(logitscope::test::loadOnCpu(controller, path));
+        QSignalSpy done(w.measurements(), &Measurements::sweepFinished);
+        w.measurements()->runContextSweep(256);
+        QTRY_COMPARE_WITH_TIMEOUT(done.count(), 1, kTimeout);
+        const auto& points = w.measurements()->contextPoints();
+        QVERIFY(points.size() >= 2);
+        for (const auto& p : points) {
+            QVERIFY(p.decodeSamples >= 15);
+            QVERIFY(p.decodeLowMs <= p.decodeMs && p.decodeMs <= p.decodeHighMs);
+        }
+        const QString status = w.kvCachePanel()->sweepStatusText();
+        QCOMPARE(status, contextSweepNoise(points).isEmpty()
+                             ? QStringLiteral("Done: %1 lengths (each decode time the median of at least 15 steps).").arg(points.size())
+                             : contextSweepNoise(points));
+    }
+
+    // Item 14: the user guide's KV example is the bundled model's figure, as the app computes it.
+    void userGuideKvExampleMatchesTheApp()
+    {
+        const QString model = findDefaultModel();
+        if (model.isEmpty())
+            QSKIP("the bundled model is not there");
+        QFile guide(QStringLiteral(LOGITSCOPE_SOURCE_DIR "/docs/user-guide.md"));
+        QVERIFY(guide.open(QIODevice::ReadOnly));
+        const QString text = QString::fromUtf8(guide.readAll()).simplified();
+        const QRegularExpression re(QStringLiteral("= ([0-9,]+) bytes per token"));
+        const auto m = re.match(text);
+        QVERIFY2(m.hasMatch(), "no 'N bytes per token' example in docs/user-guide.md");
+        InferenceController controller;
+        QVERIFY(logitscope::test::loadOnCpu(controller, model));
+        QCOMPARE(m.captured(1).remove(QLatin1Char(',')).toLongLong(), qint64(controller.modelInfo().kvBytesPerToken));
     }
 
     // Item 4: Run right after Reset reads the prompt and generates (one press).

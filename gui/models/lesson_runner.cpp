@@ -348,6 +348,19 @@ void LessonRunner::mirror(const LessonStep& step)
         }
         return;
     }
+    case LessonAction::ShowPanel:
+        // "args": {"lane": i}: the step is about lane i — bring it on display (bars, Generated, Path).
+        if (lanes && step.args.contains("lane")) {
+            const int index = step.args["lane"].get<int>();
+            queue([c, lanes, index] {
+                if (c->isBusy() || lanes->isBusy())
+                    return false;
+                if (index < int(lanes->model()->lanes().size()))
+                    c->selectLane(lanes->model()->lanes()[index].lane);
+                return true;
+            });
+        }
+        return;
     default:
         return;   // forks, beams, sweeps and measurements are shown by the Lessons panel itself
     }

@@ -580,6 +580,35 @@ private slots:
         QVERIFY(!w.laneRunner()->isActive());
     }
 
+    // Item 2, lesson 7: the steps about the second, third and fourth lane bring that lane on display (step 5
+    // says end-of-text is masked: the bars are lane D's, min new tokens 40).
+    void lessonStepsShowTheLaneTheyTalkAbout()
+    {
+        InferenceController controller;
+        MainWindow w(&controller, MainWindow::Options{false});
+        w.show();
+        auto* lessons = w.findChild<LessonRunner*>();
+        QVERIFY(lessons);
+        if (lessons->indexOf(QStringLiteral("length")) < 0 || findDefaultModel().isEmpty())
+            QSKIP("the length lesson or the bundled model is not there");
+        QString error;
+        QSignalSpy started(lessons, &LessonRunner::lessonStarted);
+        QVERIFY2(openLesson(&w, QStringLiteral("length"), &error), qPrintable(error));
+        QTRY_COMPARE_WITH_TIMEOUT(started.count(), 1, kTimeout);
+        for (int i = 0; i < 5; ++i) {
+            lessons->next();
+            QTRY_VERIFY_WITH_TIMEOUT(!lessons->busy() && !w.laneRunner()->isBusy() && !controller.isBusy(), kTimeout);
+            if (i == 0)
+                QCOMPARE(w.laneRunner()->model()->lanes().size(), 4);
+            if (i >= 2) {
+                const int lane = w.laneRunner()->model()->lanes()[i - 1].lane;
+                QTRY_COMPARE_WITH_TIMEOUT(controller.currentLane(), lane, kTimeout);
+            }
+        }
+        QTRY_COMPARE_WITH_TIMEOUT(controller.sampling().minNewTokens, 40, kTimeout);
+        QCOMPARE(w.samplingPanel()->params().minNewTokens, 40);
+    }
+
     // Item 10: looking up a word the tokenizer splits says so and lists its pieces (it used to show the
     // first piece as if it were the word).
     void embeddingLookupOfASplitWordSaysSo()

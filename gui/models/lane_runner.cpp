@@ -5,6 +5,7 @@
 #include "decoding/session.h"
 #include "models/inference_controller.h"
 #include "models/inference_worker.h"
+#include "models/lane_model.h"
 
 #include <algorithm>
 
@@ -22,6 +23,13 @@ LaneRunner::LaneRunner(InferenceController* controller, QObject* parent)
     connect(controller, &InferenceController::prefillStarted, m_model, &LaneComparisonModel::clear);
     connect(controller, &InferenceController::resetFinished, m_model, &LaneComparisonModel::clear);
     m_model->setVocabulary(controller->vocabulary());
+    // The Path selector names the lanes as the lanes table does: Lane A, B, ...
+    connect(m_model, &QAbstractItemModel::modelReset, this, [this] {
+        QMap<int, QString> names;
+        for (int i = 0; i < m_model->lanes().size(); ++i)
+            names.insert(m_model->lanes()[i].lane, tr("Lane %1").arg(LaneComparisonModel::laneLetter(i)));
+        m_controller->laneModel()->setComparisonNames(names);
+    });
 }
 
 LaneRunner::~LaneRunner()

@@ -169,6 +169,9 @@ private slots:
             // Lane A on display, as the Path selector does: the controls show its T 0.3, not the panel's 1.0
             QComboBox* selector = w.generatedPanel()->laneSelector();
             QTRY_VERIFY_WITH_TIMEOUT(selector->count() == 3 && !controller.isBusy(), kTimeout);
+            // item 12: one naming — the Path selector calls them as the lanes table does
+            QVERIFY2(selector->itemText(1).startsWith(QStringLiteral("Lane A")), qPrintable(selector->itemText(1)));
+            QVERIFY2(selector->itemText(2).startsWith(QStringLiteral("Lane B")), qPrintable(selector->itemText(2)));
             controller.selectLane(laneA);
             QTRY_VERIFY_WITH_TIMEOUT(!controller.isBusy() && controller.currentLane() == laneA
                                          && controller.generatedCount() == 16 && controller.preview().has_value(),

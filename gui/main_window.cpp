@@ -68,6 +68,11 @@ MainWindow::MainWindow(InferenceController* controller, Options options, QWidget
     m_busy->setMaximumWidth(120);
     m_busy->setMaximumHeight(14);
     m_busy->hide();
+    // A long message (an error) is cut at the speed figures, not run into them; its tooltip has it all.
+    m_statusLabel->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
+    m_speedLabel->setContentsMargins(12, 0, 4, 0);
+    m_speedLabel->setStyleSheet(QStringLiteral("QLabel { border-left: 1px solid palette(mid); }"));
+    connect(controller, &InferenceController::statusMessage, m_statusLabel, &QLabel::setToolTip);
     statusBar()->addWidget(m_statusLabel, 1);
     statusBar()->addPermanentWidget(m_busy);
     statusBar()->addPermanentWidget(m_speedLabel);

@@ -38,6 +38,7 @@
 #include <QDockWidget>
 #include <QDoubleSpinBox>
 #include <QFile>
+#include <QLabel>
 #include <QLineEdit>
 #include <QRegularExpression>
 #include <QPaintEvent>
@@ -422,6 +423,35 @@ private slots:
             entry->trigger();
             QVERIFY2(!dock->isHidden(), qPrintable(dock->windowTitle()));
         }
+    }
+
+    // Item 12 (part): a long status-bar error stops before the speed figures instead of running into them.
+    void statusBarErrorsKeepClearOfTheSpeedFigures()
+    {
+        REQUIRE_TEST_MODEL(path);
+        InferenceController controller;
+        MainWindow w(&controller, MainWindow::Options{false});
+        w.show();
+        loadAndRead(w, path);
+        stepTimes(w, 1); // the speed figures appear
+        const QString error = QStringLiteral("Could not open /a/very/long/path/").repeated(12) + QStringLiteral("model.gguf");
+        emit controller.statusMessage(error);
+        QCoreApplication::processEvents();
+        QLabel* status = nullptr;
+        QLabel* speed = nullptr;
+        for (auto* l : w.statusBar()->findChildren<QLabel*>()) {
+            if (l->text() == error)
+                status = l;
+            else if (l->text().contains(QStringLiteral("tok/s")))
+                speed = l;
+        }
+        QVERIFY(status && speed);
+        QTRY_VERIFY_WITH_TIMEOUT(speed->isVisible() && speed->width() > 0, kTimeout);
+        QVERIFY2(status->geometry().right() < speed->geometry().left(),
+                 qPrintable(QStringLiteral("status ends at %1, speed starts at %2")
+                                .arg(status->geometry().right()).arg(speed->geometry().left())));
+        QCOMPARE(status->toolTip(), error);
+        QVERIFY(speed->sizeHint().width() <= speed->width());
     }
 
     // Item 11: one rule for invalid values: max new tokens 0 is refused with a message next to the

@@ -2,6 +2,7 @@
 #include "main_window.h"
 
 #include "models/inference_controller.h"
+#include "models/lesson_runner.h"
 #include "panels/attention_panel.h"
 #include "panels/beam_tree_panel.h"
 #include "panels/embedding_panel.h"
@@ -56,6 +57,8 @@ MainWindow::MainWindow(InferenceController* controller, Options options, QWidget
     createActions();
     installLessons(this, controller); // the Lessons dock and menu (panels/lessons_panel.h)
     addMeasurementViews();
+    if (auto* lessons = findChild<LessonRunner*>())
+        lessons->setLaneRunner(m_laneRunner); // a lesson's lanes are the Side-by-side lanes dock's
     fillViewMenu();
 
     m_statusLabel = new QLabel(this);
@@ -65,6 +68,11 @@ MainWindow::MainWindow(InferenceController* controller, Options options, QWidget
     m_busy->setMaximumWidth(120);
     m_busy->setMaximumHeight(14);
     m_busy->hide();
+    // A long message (an error) is cut at the speed figures, not run into them; its tooltip has it all.
+    m_statusLabel->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
+    m_speedLabel->setContentsMargins(12, 0, 4, 0);
+    m_speedLabel->setStyleSheet(QStringLiteral("QLabel { border-left: 1px solid palette(mid); }"));
+    connect(controller, &InferenceController::statusMessage, m_statusLabel, &QLabel::setToolTip);
     statusBar()->addWidget(m_statusLabel, 1);
     statusBar()->addPermanentWidget(m_busy);
     statusBar()->addPermanentWidget(m_speedLabel);

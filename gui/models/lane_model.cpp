@@ -34,6 +34,11 @@ QVariant LaneModel::data(const QModelIndex& index, int role) const
     const auto& l = m_lanes[size_t(index.row())];
     switch (role) {
     case Qt::DisplayRole:
+        if (m_names.contains(l.id)) // one naming with the Side-by-side lanes table
+            return tr("%1 (side-by-side lane %2)%3")
+                .arg(m_names.value(l.id))
+                .arg(l.id)
+                .arg(l.finished ? tr(" — finished") : QString());
         return describe(l);
     case Qt::ToolTipRole:
         return tr("Each branch keeps its own continuation; pick one to return to it.");
@@ -54,6 +59,13 @@ void LaneModel::setLanes(const LaneList& lanes)
 {
     beginResetModel();
     m_lanes = lanes;
+    endResetModel();
+}
+
+void LaneModel::setComparisonNames(const QMap<int, QString>& names)
+{
+    beginResetModel();
+    m_names = names;
     endResetModel();
 }
 

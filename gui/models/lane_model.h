@@ -4,6 +4,7 @@
 #include "models/snapshots.h"
 
 #include <QAbstractListModel>
+#include <QMap>
 
 namespace logitscope::gui {
 
@@ -17,11 +18,14 @@ public:
     QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
 
     void setLanes(const LaneList& lanes);
+    // Names the side-by-side lanes as their table does ("Lane A", ...), by engine lane id.
+    void setComparisonNames(const QMap<int, QString>& names);
     int rowOfLane(int lane) const;           // -1 when absent
     static QString describe(const logitscope::LaneInfo& lane);
 
 private:
     LaneList m_lanes;
+    QMap<int, QString> m_names;
 };
 
 } // namespace logitscope::gui

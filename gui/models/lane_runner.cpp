@@ -5,6 +5,9 @@
 #include "decoding/session.h"
 #include "models/inference_controller.h"
 #include "models/inference_worker.h"
+#include "models/lane_model.h"
+
+#include <algorithm>
 
 namespace logitscope::gui {
 
@@ -20,6 +23,13 @@ LaneRunner::LaneRunner(InferenceController* controller, QObject* parent)
     connect(controller, &InferenceController::prefillStarted, m_model, &LaneComparisonModel::clear);
     connect(controller, &InferenceController::resetFinished, m_model, &LaneComparisonModel::clear);
     m_model->setVocabulary(controller->vocabulary());
+    // The Path selector names the lanes as the lanes table does: Lane A, B, ...
+    connect(m_model, &QAbstractItemModel::modelReset, this, [this] {
+        QMap<int, QString> names;
+        for (int i = 0; i < m_model->lanes().size(); ++i)
+            names.insert(m_model->lanes()[i].lane, tr("Lane %1").arg(LaneComparisonModel::laneLetter(i)));
+        m_controller->laneModel()->setComparisonNames(names);
+    });
 }
 
 LaneRunner::~LaneRunner()
@@ -102,7 +112,8 @@ void LaneRunner::step(int count)
         ids.push_back(l.lane);
     MailboxPtr box = m_mailbox;
     LaneRunner* self = this;
-    m_controller->postToWorker([box, self, ids, count](InferenceWorker& worker) {
+    const int shown = m_controller->currentLane();
+    m_controller->postToWorker([box, self, ids, count, shown](InferenceWorker& worker) {
         QString error;
         try {
             auto* s = worker.session();
@@ -122,6 +133,14 @@ void LaneRunner::step(int count)
                 });
             }
             emit worker.lanesChanged(s->lanes());
+            // The lane on display in the main views (a lesson's lane, one picked in the Path selector) follows.
+            if (std::find(ids.begin(), ids.end(), shown) != ids.end()) {
+                emit worker.laneSettingsAvailable(shown, s->sampling(shown));
+                emit worker.laneHistoryAvailable(shown, s->history(shown));
+                emit worker.metricsAvailable(shown, s->metrics(shown));
+                if (!s->finished(shown))
+                    emit worker.previewAvailable(s->preview(shown));
+            }
         } catch (const logitscope::Cancelled&) {
         } catch (const std::exception& e) {
             error = QString::fromStdString(e.what());

@@ -1,5 +1,6 @@
 // Playing lessons in the app.
 #include "models/lesson_runner.h"
+#include "models/lane_runner.h"
 
 #include "models/inference_controller.h"
 #include "models/model_locator.h"
@@ -128,6 +129,24 @@ void LessonRunner::start(int lesson)
     setBusy(false);
 }
 
+void LessonRunner::setLaneRunner(LaneRunner* runner)
+{
+    m_laneRunner = runner;
+}
+
+void LessonRunner::stopLesson()
+{
+    ++m_generation;
+    m_pool.waitForDone();
+    m_commands.clear();
+    m_player.reset();
+    m_lesson = -1;
+    m_step = -1;
+    m_outcomes.clear();
+    setBusy(false);
+    emit busyChanged(busy());
+}
+
 void LessonRunner::restart()
 {
     start(m_lesson);
@@ -235,6 +254,38 @@ void LessonRunner::mirror(const LessonStep& step)
             c->step();
         return true;
     };
+    // Several lanes: the lane runner forks them right after the prompt and steps them together; lane A
+    // (the lesson's lane 0) is the one on display.
+    LaneRunner* lanes = l.lanes.size() > 1 ? m_laneRunner.data() : nullptr;
+    QList<logitscope::SamplingParams> laneParams;
+    for (const auto& lane : l.lanes)
+        laneParams.append(lane.params);
+    auto startLanes = [this, c, lanes, laneParams] {
+        queue([c, lanes, laneParams] {
+            if (c->isBusy() || lanes->isBusy())
+                return false;
+            if (c->isPrefilled())
+                lanes->start(laneParams);
+            return true;
+        });
+        queue([c, lanes] {
+            if (lanes->isBusy() || c->isBusy())
+                return false;
+            if (lanes->isActive())
+                c->selectLane(lanes->model()->lanes().front().lane);
+            return true;
+        });
+    };
+    auto stepLanes = [this, c, lanes](int count) {
+        queue([c, lanes, count] {
+            if (c->isBusy() || lanes->isBusy())
+                return false;
+            if (lanes->isActive())
+                lanes->step(count);
+            return true;
+        });
+        queue([c, lanes] { return !lanes->isBusy() && !c->isBusy(); });
+    };
     switch (step.action) {
     case LessonAction::Prefill: {
         const QString prompt = QString::fromStdString(step.args.value("prompt", m_player->currentPrompt()));
@@ -252,12 +303,21 @@ void LessonRunner::mirror(const LessonStep& step)
             return true;
         });
         queue(stepOnce);
+        if (lanes)
+            startLanes();
         return;
     }
     case LessonAction::Step:
-        queue(stepOnce);
+        if (lanes)
+            stepLanes(1);
+        else
+            queue(stepOnce);
         return;
     case LessonAction::Steps:
+        if (lanes) {
+            stepLanes(step.count);
+            return;
+        }
         for (int i = 0; i < step.count; ++i)
             queue(stepOnce);
         return;
@@ -288,6 +348,19 @@ void LessonRunner::mirror(const LessonStep& step)
         }
         return;
     }
+    case LessonAction::ShowPanel:
+        // "args": {"lane": i}: the step is about lane i — bring it on display (bars, Generated, Path).
+        if (lanes && step.args.contains("lane")) {
+            const int index = step.args["lane"].get<int>();
+            queue([c, lanes, index] {
+                if (c->isBusy() || lanes->isBusy())
+                    return false;
+                if (index < int(lanes->model()->lanes().size()))
+                    c->selectLane(lanes->model()->lanes()[index].lane);
+                return true;
+            });
+        }
+        return;
     default:
         return;   // forks, beams, sweeps and measurements are shown by the Lessons panel itself
     }

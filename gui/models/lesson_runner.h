@@ -19,6 +19,7 @@
 namespace logitscope::gui {
 
 class InferenceController;
+class LaneRunner;
 
 // Where the bundled lessons are: $LOGITSCOPE_LESSONS_DIR, the installed copy, then the source tree.
 QString findLessonsDirectory();
@@ -36,18 +37,24 @@ public:
     const QStringList& loadErrors() const { return m_loadErrors; }
     int indexOf(const QString& id) const;
 
+    InferenceController* controller() const { return m_controller; }
     int currentLesson() const { return m_lesson; }
     int currentStep() const { return m_step; }      // last step played, -1 before the first
     bool busy() const { return m_busy || !m_commands.empty(); }
     const std::vector<StepOutcome>& outcomes() const { return m_outcomes; }
     // Mirror each step on the controller (on by default); the tests turn it off to check the player alone.
     void setDriveController(bool on) { m_drive = on; }
+    // A lesson with several lanes runs them on this runner too, so the Side-by-side lanes dock, the Path
+    // selector and the bars show the lanes the lesson talks about (lane A on display).
+    void setLaneRunner(LaneRunner* runner);
 
 public slots:
     void start(int lesson);
     void next();
     void back();
     void restart();
+    // Ends the lesson: nothing more is mirrored on the controller (its panel was closed).
+    void stopLesson();
 
 signals:
     void lessonStarted(int lesson);
@@ -75,6 +82,7 @@ private:
     int m_step = -1;
     bool m_busy = false;
     bool m_drive = true;
+    QPointer<LaneRunner> m_laneRunner;
     std::shared_ptr<LessonPlayer> m_player;
     std::shared_ptr<const logitscope::Model> m_model;   // shared by the players of one model
     std::string m_modelPath;

@@ -1,6 +1,8 @@
 // The context-length and throughput sweeps (Backend + KvCache directly, like `logitscope-cli bench`).
 #include "models/sweeps.h"
 
+#include <QObject>
+
 #include "common/error.h"
 #include "model/backend.h"
 #include "model/config.h"
@@ -117,24 +119,52 @@ void contextSweep(const logitscope::Model& model, logitscope::Backend& backend, 
         ContextPoint p;
         p.length = length;
         p.prefillMs = msSince(t0);
-        // One decode step takes well under a millisecond on small models: the median of a few, each
-        // the same step at L (the cache rewound in between), keeps one interrupted step from
-        // bending the curve.
-        constexpr int kDecodeSamples = 5;
+        // One decode step takes well under a millisecond on small models: the median of many, each
+        // the same step at L (the cache rewound in between), keeps interrupted steps from bending the
+        // curve — at least 15 samples and 30 ms of them (at most 201); the quartiles give the spread.
+        constexpr int kMinSamples = 15, kMaxSamples = 201;
+        constexpr double kMinTotalMs = 30;
         std::vector<double> steps;
+        double total = 0;
         const int32_t next = argmaxLast(out[0].logits, cfg.vocabSize);
-        for (int i = 0; i < kDecodeSamples; ++i) {
+        while (int(steps.size()) < kMaxSamples && (int(steps.size()) < kMinSamples || total < kMinTotalMs)) {
+            checkCancel(cancel);
             kv.truncate(seq, length);
             const auto t1 = Clock::now();
             run(backend, kv, {seq}, {{next}}, cancel);
             steps.push_back(msSince(t1));
+            total += steps.back();
         }
         std::sort(steps.begin(), steps.end());
         p.decodeMs = steps[steps.size() / 2];
+        p.decodeLowMs = steps[steps.size() / 4];
+        p.decodeHighMs = steps[steps.size() * 3 / 4];
+        p.decodeSamples = int(steps.size());
         p.attentionScoreBytes = attentionScoreBytes(length, cfg.heads);
         p.kvBytes = quint64(length) * perToken;
         onPoint(p);
     }
+}
+
+QString contextSweepNoise(const QList<ContextPoint>& points)
+{
+    for (int i = 1; i < points.size(); ++i) {
+        const ContextPoint& a = points[i - 1];
+        const ContextPoint& b = points[i];
+        const double spread = std::max(a.decodeHighMs - a.decodeLowMs, 0.0) + std::max(b.decodeHighMs - b.decodeLowMs, 0.0);
+        if (a.decodeMs - b.decodeMs > spread)
+            return QObject::tr("This run is too noisy for the claim: one decode step took %1 ms at L = %2 but %3 ms at "
+                               "L = %4 (median of %5 steps, quartiles %6–%7 ms). Something else used the cores; run "
+                               "the sweep again.")
+                .arg(a.decodeMs, 0, 'f', 3)
+                .arg(a.length)
+                .arg(b.decodeMs, 0, 'f', 3)
+                .arg(b.length)
+                .arg(b.decodeSamples)
+                .arg(b.decodeLowMs, 0, 'f', 3)
+                .arg(b.decodeHighMs, 0, 'f', 3);
+    }
+    return {};
 }
 
 void throughputSweep(const logitscope::Model& model, logitscope::Backend& backend, const QList<int>& sizes,

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <QList>
+#include <QString>
 #include <QMetaType>
 
 #include <atomic>
@@ -26,7 +27,9 @@ namespace logitscope::gui {
 struct ContextPoint {
     int length = 0;
     double prefillMs = 0;
-    double decodeMs = 0;                 // one decode step with `length` positions cached
+    double decodeMs = 0;                 // one decode step with `length` positions cached (median)
+    double decodeLowMs = 0, decodeHighMs = 0; // its spread: the quartiles of the samples
+    int decodeSamples = 0;
     quint64 attentionScoreBytes = 0;     // L² × heads × 4, one layer
     quint64 kvBytes = 0;                 // L × bytes per token
 };
@@ -41,6 +44,10 @@ struct ThroughputPoint {
 QList<int> contextSweepLengths(int contextLength, int maxLength = 0);
 // 1, 2, 4 … maxSequences.
 QList<int> throughputSweepSizes(int maxSequences = 32);
+
+// Empty when the decode medians grow with L (a step down smaller than the two points' spreads counts as
+// level); else a sentence that says where they did not and that the machine was too noisy for the claim.
+QString contextSweepNoise(const QList<ContextPoint>& points);
 
 void contextSweep(const logitscope::Model& model, logitscope::Backend& backend, const QList<int>& lengths,
                   const std::atomic<bool>* cancel, const std::function<void(const ContextPoint&)>& onPoint);

@@ -177,6 +177,7 @@ void EmbeddingPanel::lookupText()
     bool number = false;
     const int id = text.trimmed().toInt(&number);
     if (number) {
+        m_piecesOf = -1;
         selectToken(id);
         return;
     }
@@ -186,8 +187,23 @@ void EmbeddingPanel::lookupText()
     logitscope::EncodeOptions options;
     options.addSpecial = false;
     const auto ids = model->tokenizer().encode(text.toStdString(), options);
-    if (!ids.empty())
-        selectToken(ids.front());
+    if (ids.empty())
+        return;
+    m_piecesOf = -1;
+    m_piecesNote.clear();
+    if (ids.size() > 1) {
+        // A word the vocabulary has no single token for: say so, and list the pieces (type an id to see one).
+        QStringList pieces;
+        for (int32_t piece : ids)
+            pieces << tr("“%1” (id %2)").arg(tokenLabel(m_controller->vocabulary().bytes(piece)).toHtmlEscaped()).arg(piece);
+        m_piecesOf = ids.front();
+        m_piecesNote = tr("<br><i>“%1” is not one token: the tokenizer splits it into %2 pieces — %3. This is the "
+                          "first; type another piece's id to see it.</i>")
+                           .arg(text.toHtmlEscaped())
+                           .arg(ids.size())
+                           .arg(pieces.join(QStringLiteral(" · ")));
+    }
+    selectToken(ids.front());
 }
 
 QString EmbeddingPanel::infoText() const
@@ -212,6 +228,8 @@ void EmbeddingPanel::showSnapshot(const EmbeddingSnapshot& s)
     if (s.tiedToHead)
         html += tr(" Tied embeddings: this same matrix is the output head, so this row is also what the last "
                    "layer's output is compared with to score “%1” as the next token.").arg(s.label.toHtmlEscaped());
+    if (s.id == m_piecesOf)
+        html += m_piecesNote;
     m_info->setText(html);
     const bool pos = s.hasPositions && !s.positionRow.isEmpty();
     if (pos) {

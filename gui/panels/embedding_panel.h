@@ -52,6 +52,7 @@ public:
     void selectToken(int id, int position = -1);
     int selectedToken() const { return m_id; }
     QString infoText() const;
+    QLineEdit* searchBox() const { return m_search; }
 
 private:
     void showSnapshot(const EmbeddingSnapshot& snapshot);
@@ -67,6 +68,9 @@ private:
     HeatStrip* m_position;
     QTableView* m_table;
     int m_id = -1;
+    // A typed word the tokenizer splits: which piece is shown and what the others are.
+    int m_piecesOf = -1;      // the id the note belongs to
+    QString m_piecesNote;
 };
 
 } // namespace logitscope::gui

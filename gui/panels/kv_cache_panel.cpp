@@ -168,7 +168,14 @@ KvCachePanel::KvCachePanel(InferenceController* controller, Measurements* measur
     });
     connect(measurements, &Measurements::sweepFinished, this, [this](Measurements::Sweep s, bool cancelled) {
         if (s == Measurements::Sweep::ContextLength)
-            m_sweepStatus->setText(cancelled ? tr("Cancelled.") : tr("Done: %1 lengths.").arg(m_measurements->contextPoints().size()));
+        {
+            const QString noise = contextSweepNoise(m_measurements->contextPoints());
+            m_sweepStatus->setText(cancelled ? tr("Cancelled.")
+                                   : noise.isEmpty()
+                                       ? tr("Done: %1 lengths (each decode time the median of at least 15 steps).")
+                                             .arg(m_measurements->contextPoints().size())
+                                       : noise);
+        }
         updateSweepButtons();
     });
     connect(measurements, &Measurements::sweepFailed, this, [this](Measurements::Sweep s, const QString& message) {
@@ -189,6 +196,11 @@ KvCachePanel::KvCachePanel(InferenceController* controller, Measurements* measur
 QString KvCachePanel::formulaText() const
 {
     return m_formula->text();
+}
+
+QString KvCachePanel::sweepStatusText() const
+{
+    return m_sweepStatus->text();
 }
 
 QString KvCachePanel::summaryText() const

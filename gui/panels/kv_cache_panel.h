@@ -34,6 +34,7 @@ public:
     QCustomPlot* contextPlot() const { return m_contextPlot; }
     QString formulaText() const;
     QString summaryText() const;
+    QString sweepStatusText() const; // what the context-length sweep said when it ended
 
 private:
     void showSnapshot(const KvSnapshot& s);

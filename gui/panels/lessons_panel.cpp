@@ -2,7 +2,9 @@
 #include "panels/lessons_panel.h"
 
 #include "models/inference_controller.h"
+#include "models/lane_runner.h"
 #include "models/lesson_runner.h"
+#include "models/session_store.h"
 #include "panels/prompt_panel.h"
 #include "panels/sampling_panel.h"
 
@@ -19,7 +21,11 @@
 #include <QPushButton>
 #include <QSplitter>
 #include <QTextBrowser>
+#include <QCoreApplication>
+#include <QStandardPaths>
 #include <QVBoxLayout>
+
+#include <memory>
 
 namespace logitscope::gui {
 
@@ -70,7 +76,11 @@ LessonsPanel::LessonsPanel(LessonRunner* runner, QWidget* parent) : QWidget(pare
     layout->addWidget(split);
 
     connect(m_list, &QListWidget::itemActivated, this, [this](QListWidgetItem* item) {
-        m_runner->start(m_list->row(item));
+        QString error;
+        if (auto* window = qobject_cast<QMainWindow*>(this->window()); window && window->findChild<LessonsPanel*>() == this)
+            openLesson(window, QString::number(m_list->row(item) + 1), &error);
+        else
+            m_runner->start(m_list->row(item));
     });
     connect(m_next, &QPushButton::clicked, m_runner, &LessonRunner::next);
     connect(m_back, &QPushButton::clicked, m_runner, &LessonRunner::back);
@@ -181,6 +191,53 @@ void LessonsPanel::openLessonFile()
     m_runner->start(int(m_runner->lessons().size()) - 1);
 }
 
+namespace {
+
+// What a lesson replaced: the user's prompt and settings, and (when there was output or lanes) their whole
+// session in a file the Session store reopens when the Lessons panel is closed.
+class LessonGuard : public QObject {
+public:
+    using QObject::QObject;
+    bool active = false;
+    QString prompt;
+    bool chat = false;
+    logitscope::SamplingParams settings;
+    QString sessionPath; // empty: nothing beyond prompt and settings to bring back
+};
+
+bool userHasWork(const InferenceController* c)
+{
+    return c->isPrefilled() && (c->generatedCount() > 0 || c->lanes().size() > 1);
+}
+
+// The lesson is over (its panel closed): the user's own prompt, settings and output come back.
+void leaveLesson(QMainWindow* window, LessonRunner* runner, LessonGuard* guard)
+{
+    if (!guard->active)
+        return;
+    guard->active = false;
+    InferenceController* c = runner->controller();
+    runner->stopLesson();
+    if (auto* lanes = window->findChild<LaneRunner*>())
+        lanes->close();
+    if (auto* sampling = window->findChild<SamplingPanel*>())
+        sampling->setParams(guard->settings);
+    c->setSampling(guard->settings);
+    auto* store = window->findChild<SessionStore*>();
+    if (!guard->sessionPath.isEmpty() && store) {
+        store->open(guard->sessionPath); // prompt, settings, lanes and tokens as they were
+        return;
+    }
+    c->reset();
+    if (auto* prompt = window->findChild<PromptPanel*>()) {
+        prompt->setChatTemplate(guard->chat);
+        prompt->setPromptText(guard->prompt);
+    }
+    c->setPrompt(guard->prompt, guard->chat);
+}
+
+} // namespace
+
 QDockWidget* installLessons(QMainWindow* window, InferenceController* controller)
 {
     auto* runner = new LessonRunner(controller, window);
@@ -193,6 +250,12 @@ QDockWidget* installLessons(QMainWindow* window, InferenceController* controller
     dock->setWidget(panel);
     window->addDockWidget(Qt::LeftDockWidgetArea, dock);
     dock->hide();   // opened from the Lessons menu
+    auto* guard = new LessonGuard(window);
+    guard->setObjectName(QStringLiteral("lessons.guard"));
+    QObject::connect(dock, &QDockWidget::visibilityChanged, window, [window, runner, guard, dock](bool visible) {
+        if (!visible && dock->isHidden()) // closed, not merely tabbed away
+            leaveLesson(window, runner, guard);
+    });
 
     if (auto* prompt = window->findChild<PromptPanel*>())
         QObject::connect(runner, &LessonRunner::promptRequested, prompt, [prompt](const QString& text, bool chat) {
@@ -261,11 +324,57 @@ bool openLesson(QMainWindow* window, const QString& id, QString* error)
                          .arg(ids.size());
         return false;
     }
-    dock->show();
-    dock->raise();
-    // The step text and its measurements need room: most of the left column.
-    window->resizeDocks({dock}, {window->height() * 62 / 100}, Qt::Vertical);
-    runner->start(index);
+    auto* guard = window->findChild<LessonGuard*>(QStringLiteral("lessons.guard"));
+    InferenceController* c = runner->controller();
+    const auto begin = [window, dock, runner, index] {
+        dock->show();
+        dock->raise();
+        // The step text and its measurements need room: most of the left column.
+        window->resizeDocks({dock}, {window->height() * 62 / 100}, Qt::Vertical);
+        runner->start(index);
+    };
+    if (!guard || guard->active || !c) {
+        begin();
+        return true;
+    }
+    // The first lesson replaces the user's prompt, settings, output and lanes: ask, and keep them to
+    // bring back when the Lessons panel is closed.
+    const bool work = userHasWork(c);
+    if (work && QMessageBox::question(window, QObject::tr("Start the lesson?"),
+                                      QObject::tr("The lesson uses its own prompt, settings and lanes. Your output "
+                                                  "and lanes are saved now and come back when you close the Lessons "
+                                                  "panel.\n\nStart the lesson?"),
+                                      QMessageBox::Yes | QMessageBox::No, QMessageBox::Yes)
+                    != QMessageBox::Yes) {
+        if (error)
+            *error = QObject::tr("not started: your work is kept");
+        return false;
+    }
+    guard->active = true;
+    guard->prompt = c->prompt();
+    guard->chat = c->chatTemplate();
+    guard->settings = c->sampling();
+    guard->sessionPath.clear();
+    auto* store = window->findChild<SessionStore*>();
+    if (!work || !store) {
+        begin();
+        return true;
+    }
+    guard->sessionPath = QStandardPaths::writableLocation(QStandardPaths::TempLocation)
+                         + QStringLiteral("/logitscope-before-lesson-%1.json").arg(QCoreApplication::applicationPid());
+    // Saving copies the lanes on the worker: start the lesson once the file is written.
+    auto done = std::make_shared<QList<QMetaObject::Connection>>();
+    const auto finish = [done, begin] {
+        for (const auto& connection : *done)
+            QObject::disconnect(connection);
+        begin();
+    };
+    *done << QObject::connect(store, &SessionStore::saved, window, finish);
+    *done << QObject::connect(store, &SessionStore::failed, window, [guard, finish] {
+        guard->sessionPath.clear(); // prompt and settings still come back
+        finish();
+    });
+    store->save(guard->sessionPath);
     return true;
 }
 

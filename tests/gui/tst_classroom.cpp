@@ -12,7 +12,12 @@
 #include "models/trace_file.h"
 #include "models/attention_model.h"
 #include "models/token_display.h"
+#include "models/embedding_model.h"
+#include "models/measurements.h"
+#include "models/sweeps.h"
 #include "panels/attention_panel.h"
+#include "panels/kv_cache_panel.h"
+#include "panels/embedding_panel.h"
 #include "panels/generated_panel.h"
 #include "panels/probability_panel.h"
 #include "panels/token_chip_view.h"
@@ -32,8 +37,15 @@
 #include <QComboBox>
 #include <QDockWidget>
 #include <QDoubleSpinBox>
+#include <QFile>
+#include <QLabel>
+#include <QLineEdit>
+#include <QRegularExpression>
 #include <QPaintEvent>
+#include <QMessageBox>
 #include <QProcess>
+#include <QPushButton>
+#include <QTimer>
 #include <QSlider>
 #include <QSpinBox>
 #include <QStatusBar>
@@ -158,6 +170,9 @@ private slots:
             // Lane A on display, as the Path selector does: the controls show its T 0.3, not the panel's 1.0
             QComboBox* selector = w.generatedPanel()->laneSelector();
             QTRY_VERIFY_WITH_TIMEOUT(selector->count() == 3 && !controller.isBusy(), kTimeout);
+            // item 12: one naming — the Path selector calls them as the lanes table does
+            QVERIFY2(selector->itemText(1).startsWith(QStringLiteral("Lane A")), qPrintable(selector->itemText(1)));
+            QVERIFY2(selector->itemText(2).startsWith(QStringLiteral("Lane B")), qPrintable(selector->itemText(2)));
             controller.selectLane(laneA);
             QTRY_VERIFY_WITH_TIMEOUT(!controller.isBusy() && controller.currentLane() == laneA
                                          && controller.generatedCount() == 16 && controller.preview().has_value(),
@@ -410,6 +425,35 @@ private slots:
         }
     }
 
+    // Item 12 (part): a long status-bar error stops before the speed figures instead of running into them.
+    void statusBarErrorsKeepClearOfTheSpeedFigures()
+    {
+        REQUIRE_TEST_MODEL(path);
+        InferenceController controller;
+        MainWindow w(&controller, MainWindow::Options{false});
+        w.show();
+        loadAndRead(w, path);
+        stepTimes(w, 1); // the speed figures appear
+        const QString error = QStringLiteral("Could not open /a/very/long/path/").repeated(12) + QStringLiteral("model.gguf");
+        emit controller.statusMessage(error);
+        QCoreApplication::processEvents();
+        QLabel* status = nullptr;
+        QLabel* speed = nullptr;
+        for (auto* l : w.statusBar()->findChildren<QLabel*>()) {
+            if (l->text() == error)
+                status = l;
+            else if (l->text().contains(QStringLiteral("tok/s")))
+                speed = l;
+        }
+        QVERIFY(status && speed);
+        QTRY_VERIFY_WITH_TIMEOUT(speed->isVisible() && speed->width() > 0, kTimeout);
+        QVERIFY2(status->geometry().right() < speed->geometry().left(),
+                 qPrintable(QStringLiteral("status ends at %1, speed starts at %2")
+                                .arg(status->geometry().right()).arg(speed->geometry().left())));
+        QCOMPARE(status->toolTip(), error);
+        QVERIFY(speed->sizeHint().width() <= speed->width());
+    }
+
     // Item 11: one rule for invalid values: max new tokens 0 is refused with a message next to the
     // control, as top-p 0 is.
     void maxNewTokensZeroGetsAMessage()
@@ -491,6 +535,212 @@ private slots:
         QVERIFY(openLesson(&w, QStringLiteral("1"), &error));
         QCOMPARE(runner->currentLesson(), 0);
         QTRY_VERIFY_WITH_TIMEOUT(!runner->busy(), kTimeout);
+    }
+
+    // Item 2: a lesson with lanes drives the real lanes dock, Path selector and bars (lane A on display),
+    // asks before replacing the user's output, and gives it back — prompt, settings, tokens — when the
+    // Lessons panel is closed.
+    void lessonDrivesTheRealLanesAndGivesBackTheUsersWork()
+    {
+        REQUIRE_TEST_MODEL(path);
+        InferenceController controller;
+        MainWindow w(&controller, MainWindow::Options{false});
+        w.show();
+        auto* lessons = w.findChild<LessonRunner*>();
+        QVERIFY(lessons);
+        if (lessons->indexOf(QStringLiteral("temperature")) < 0)
+            QSKIP("the temperature lesson is not there (set LOGITSCOPE_LESSONS_DIR)");
+        SamplingParams mine = withTemperature(0.8, 3);
+        w.samplingPanel()->setParams(mine);
+        controller.setSampling(mine);
+        const QString myPrompt = QStringLiteral("The jury said");
+        loadAndRead(w, path, myPrompt);
+        stepTimes(w, 3);
+        std::vector<int32_t> myTokens;
+        for (int i = 0; i < 3; ++i)
+            myTokens.push_back(controller.generatedTokens()->record(i).chosen);
+
+        const auto answer = [](QMessageBox::StandardButton button) {
+            auto* timer = new QTimer;
+            QObject::connect(timer, &QTimer::timeout, timer, [timer, button] {
+                if (auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget())) {
+                    box->button(button)->click();
+                    timer->deleteLater();
+                }
+            });
+            timer->start(20);
+        };
+        QString error;
+        answer(QMessageBox::No);
+        QVERIFY(!openLesson(&w, QStringLiteral("temperature"), &error));
+        QCOMPARE(controller.generatedCount(), 3); // kept
+        answer(QMessageBox::Yes);
+        QSignalSpy started(lessons, &LessonRunner::lessonStarted);
+        QVERIFY2(openLesson(&w, QStringLiteral("temperature"), &error), qPrintable(error));
+        QTRY_COMPARE_WITH_TIMEOUT(started.count(), 1, kTimeout);
+
+        lessons->next(); // prefill: three lanes at T 0.3, 1.0, 1.5
+        QTRY_VERIFY_WITH_TIMEOUT(!lessons->busy() && w.laneRunner()->isActive() && !controller.isBusy(), kTimeout);
+        const auto& comparison = w.laneRunner()->model()->lanes();
+        QCOMPARE(comparison.size(), 3);
+        QCOMPARE(comparison[0].params.temperature, 0.3);
+        QCOMPARE(comparison[2].params.temperature, 1.5);
+        QTRY_COMPARE_WITH_TIMEOUT(controller.currentLane(), comparison[0].lane, kTimeout);
+        QTRY_COMPARE_WITH_TIMEOUT(controller.sampling().temperature, 0.3, kTimeout);
+        QCOMPARE(w.generatedPanel()->laneSelector()->count(), 4);
+        QDockWidget* lanesDock = w.findChild<QDockWidget*>(QStringLiteral("dock.lanes"));
+        QVERIFY(lanesDock && lanesDock->isVisible());
+        QCOMPARE(w.lanesPanel()->laneSettings()[1].temperature, 1.0);
+
+        lessons->next(); // show-panel probabilities
+        QTRY_VERIFY_WITH_TIMEOUT(!lessons->busy(), kTimeout);
+        lessons->next(); // steps 24: the lanes and the main view (lane A) advance together
+        QTRY_VERIFY_WITH_TIMEOUT(!lessons->busy() && !w.laneRunner()->isBusy() && !controller.isBusy(), kTimeout);
+        QTRY_COMPARE_WITH_TIMEOUT(controller.generatedCount(), int(w.laneRunner()->model()->lanes()[0].steps.size()), kTimeout);
+        QVERIFY(controller.generatedCount() > 3);
+        for (int i = 0; i < controller.generatedCount(); ++i)
+            QCOMPARE(controller.generatedTokens()->record(i).chosen, w.laneRunner()->model()->lanes()[0].steps[size_t(i)].chosen);
+
+        // Closing the Lessons panel gives the user's work back
+        w.findChild<QDockWidget*>(QStringLiteral("dock.lessons"))->close();
+        QTRY_VERIFY_WITH_TIMEOUT(!controller.isBusy() && controller.prompt() == myPrompt && controller.generatedCount() == 3
+                                     && controller.modelInfo().path == path,
+                                 kTimeout);
+        for (int i = 0; i < 3; ++i)
+            QCOMPARE(controller.generatedTokens()->record(i).chosen, myTokens[size_t(i)]);
+        QTRY_COMPARE_WITH_TIMEOUT(controller.sampling().temperature, 0.8, kTimeout);
+        QCOMPARE(w.samplingPanel()->params().temperature, 0.8);
+        QVERIFY(!w.laneRunner()->isActive());
+    }
+
+    // Item 2, lesson 7: the steps about the second, third and fourth lane bring that lane on display (step 5
+    // says end-of-text is masked: the bars are lane D's, min new tokens 40).
+    void lessonStepsShowTheLaneTheyTalkAbout()
+    {
+        InferenceController controller;
+        MainWindow w(&controller, MainWindow::Options{false});
+        w.show();
+        auto* lessons = w.findChild<LessonRunner*>();
+        QVERIFY(lessons);
+        if (lessons->indexOf(QStringLiteral("length")) < 0 || findDefaultModel().isEmpty())
+            QSKIP("the length lesson or the bundled model is not there");
+        QString error;
+        QSignalSpy started(lessons, &LessonRunner::lessonStarted);
+        QVERIFY2(openLesson(&w, QStringLiteral("length"), &error), qPrintable(error));
+        QTRY_COMPARE_WITH_TIMEOUT(started.count(), 1, kTimeout);
+        for (int i = 0; i < 5; ++i) {
+            lessons->next();
+            QTRY_VERIFY_WITH_TIMEOUT(!lessons->busy() && !w.laneRunner()->isBusy() && !controller.isBusy(), kTimeout);
+            if (i == 0)
+                QCOMPARE(w.laneRunner()->model()->lanes().size(), 4);
+            if (i >= 2) {
+                const int lane = w.laneRunner()->model()->lanes()[i - 1].lane;
+                QTRY_COMPARE_WITH_TIMEOUT(controller.currentLane(), lane, kTimeout);
+            }
+        }
+        QTRY_COMPARE_WITH_TIMEOUT(controller.sampling().minNewTokens, 40, kTimeout);
+        QCOMPARE(w.samplingPanel()->params().minNewTokens, 40);
+    }
+
+    // Item 10: looking up a word the tokenizer splits says so and lists its pieces (it used to show the
+    // first piece as if it were the word).
+    void embeddingLookupOfASplitWordSaysSo()
+    {
+        REQUIRE_TEST_MODEL(path);
+        InferenceController controller;
+        MainWindow w(&controller, MainWindow::Options{false});
+        w.show();
+        QVERIFY(logitscope::test::loadOnCpu(controller, path));
+        auto model = Model::load(path.toStdString());
+        EncodeOptions options;
+        options.addSpecial = false;
+        QString split, whole;
+        std::vector<int32_t> pieces;
+        for (const char* word : {"Monday", "Wednesday", "photosynthesis", "unbelievably", "the", "a", "and"}) {
+            const auto ids = model->tokenizer().encode(word, options);
+            if (ids.size() > 1 && split.isEmpty()) {
+                split = QString::fromLatin1(word);
+                pieces = ids;
+            }
+            if (ids.size() == 1 && whole.isEmpty())
+                whole = QString::fromLatin1(word);
+        }
+        QVERIFY(!split.isEmpty() && !whole.isEmpty());
+        EmbeddingPanel* panel = w.embeddingPanel();
+        QSignalSpy answered(panel->service(), &EmbeddingService::embeddingAvailable);
+        panel->searchBox()->setText(split);
+        emit panel->searchBox()->returnPressed();
+        QTRY_VERIFY_WITH_TIMEOUT(panel->selectedToken() == pieces.front() && panel->infoText().contains(QStringLiteral("norm")),
+                                 kTimeout);
+        const QString info = renderedText(panel->infoText());
+        QVERIFY2(info.contains(QStringLiteral("is not one token")), qPrintable(info));
+        QVERIFY2(info.contains(QStringLiteral("%1 pieces").arg(pieces.size())), qPrintable(info));
+        for (int32_t id : pieces)
+            QVERIFY2(info.contains(QStringLiteral("id %1").arg(id)), qPrintable(info));
+        panel->searchBox()->setText(whole);
+        emit panel->searchBox()->returnPressed();
+        const int32_t wholeId = model->tokenizer().encode(whole.toStdString(), options).front();
+        QTRY_VERIFY_WITH_TIMEOUT(panel->infoText().contains(QStringLiteral("(id %1").arg(wholeId)), kTimeout);
+        QVERIFY(!renderedText(panel->infoText()).contains(QStringLiteral("is not one token")));
+    }
+
+    // Item 9: the context-length sweep measures each decode time as the median of at least 15 steps, and
+    // when the medians still do not grow with L the panel says the run was too noisy instead of the claim.
+    void contextSweepSaysWhenItIsTooNoisy()
+    {
+        auto point = [](int length, double median, double low, double high) {
+            ContextPoint p;
+            p.length = length;
+            p.decodeMs = median;
+            p.decodeLowMs = low;
+            p.decodeHighMs = high;
+            p.decodeSamples = 15;
+            return p;
+        };
+        // the run: 1.0 -> 0.6 -> 1.4 -> 1.0 ms with tight spreads
+        const QList<ContextPoint> noisy = {point(64, 1.0, 0.95, 1.05), point(128, 0.6, 0.55, 0.65),
+                                           point(256, 1.4, 1.3, 1.5), point(512, 1.0, 0.9, 1.1)};
+        const QString message = contextSweepNoise(noisy);
+        QVERIFY2(message.contains(QStringLiteral("too noisy")) && message.contains(QStringLiteral("L = 128")), qPrintable(message));
+        QVERIFY(contextSweepNoise({point(64, 0.5, 0.45, 0.55), point(128, 0.6, 0.5, 0.7), point(256, 0.9, 0.8, 1.0)}).isEmpty());
+        // a dip inside the spread is level, not a contradiction
+        QVERIFY(contextSweepNoise({point(64, 0.50, 0.40, 0.60), point(128, 0.48, 0.40, 0.60)}).isEmpty());
+
+        REQUIRE_TEST_MODEL(path);
+        InferenceController controller;
+        MainWindow w(&controller, MainWindow::Options{false});
+        w.show();
+        QVERIFY(logitscope::test::loadOnCpu(controller, path));
+        QSignalSpy done(w.measurements(), &Measurements::sweepFinished);
+        w.measurements()->runContextSweep(256);
+        QTRY_COMPARE_WITH_TIMEOUT(done.count(), 1, kTimeout);
+        const auto& points = w.measurements()->contextPoints();
+        QVERIFY(points.size() >= 2);
+        for (const auto& p : points) {
+            QVERIFY(p.decodeSamples >= 15);
+            QVERIFY(p.decodeLowMs <= p.decodeMs && p.decodeMs <= p.decodeHighMs);
+        }
+        const QString status = w.kvCachePanel()->sweepStatusText();
+        QCOMPARE(status, contextSweepNoise(points).isEmpty()
+                             ? QStringLiteral("Done: %1 lengths (each decode time the median of at least 15 steps).").arg(points.size())
+                             : contextSweepNoise(points));
+    }
+
+    // Item 14: the user guide's KV example is the bundled model's figure, as the app computes it.
+    void userGuideKvExampleMatchesTheApp()
+    {
+        const QString model = findDefaultModel();
+        if (model.isEmpty())
+            QSKIP("the bundled model is not there");
+        QFile guide(QStringLiteral(LOGITSCOPE_SOURCE_DIR "/docs/user-guide.md"));
+        QVERIFY(guide.open(QIODevice::ReadOnly));
+        const QString text = QString::fromUtf8(guide.readAll()).simplified();
+        const QRegularExpression re(QStringLiteral("= ([0-9,]+) bytes per token"));
+        const auto m = re.match(text);
+        QVERIFY2(m.hasMatch(), "no 'N bytes per token' example in docs/user-guide.md");
+        InferenceController controller;
+        QVERIFY(logitscope::test::loadOnCpu(controller, model));
+        QCOMPARE(m.captured(1).remove(QLatin1Char(',')).toLongLong(), qint64(controller.modelInfo().kvBytesPerToken));
     }
 
     // Item 4: Run right after Reset reads the prompt and generates (one press).

@@ -101,6 +101,7 @@ InferenceController::InferenceController(QObject* parent)
         sendPendingSampling();
     });
     connect(m_worker, &InferenceWorker::resetFinished, this, [this] {
+        m_resetting = false;
         setActivity(Activity::Idle);
         emit resetFinished();
         emit stateChanged();
@@ -409,6 +410,7 @@ void InferenceController::reset()
     emit distributionAvailable(m_distribution);
     if (hasModel()) {
         setActivity(Activity::Stepping);
+        m_resetting = true; // records of the cancelled work still queued to us belong to the old session
         // the flag is cleared by the next command; the queued reset runs after the cancelled work
         emit resetRequested();
     } else {
@@ -482,7 +484,7 @@ void InferenceController::onPrefillFinished(const logitscope::PrefillRecord& rec
 void InferenceController::onStepAvailable(const logitscope::StepRecord& record)
 {
     m_flags->stepsInFlight.fetch_sub(1);
-    if (record.lane != m_lane)
+    if (m_resetting || record.lane != m_lane)
         return;
     m_generatedTokens->append(record);
     if (m_activity == Activity::Stepping)

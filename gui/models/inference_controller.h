@@ -176,6 +176,7 @@ private:
     ModelInfo m_model;
     Vocabulary m_vocabulary;
     Activity m_activity = Activity::Idle;
+    bool m_resetting = false; // between reset() and the worker's resetFinished: late step records are dropped
     bool m_prefilled = false;
     bool m_runAfterPrefill = false;
     QString m_prompt, m_system;

@@ -1,6 +1,7 @@
 // UTF-8 string helpers for the Jinja interpreter (see text.h). Invalid UTF-8 bytes pass through as
 // single code points of their own value, so no input makes these throw.
 #include "tokenizer/jinja/text.h"
+#include "tokenizer/utf8.h"
 
 namespace logitscope::jinja::text {
 
@@ -24,23 +25,10 @@ uint32_t decode(std::string_view s, size_t& i)
 
 void encode(uint32_t cp, std::string& out)
 {
-    if (cp & 0x80000000u) {
-        out += char(cp & 0xFF);
-    } else if (cp < 0x80) {
-        out += char(cp);
-    } else if (cp < 0x800) {
-        out += char(0xC0 | (cp >> 6));
-        out += char(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        out += char(0xE0 | (cp >> 12));
-        out += char(0x80 | ((cp >> 6) & 0x3F));
-        out += char(0x80 | (cp & 0x3F));
-    } else {
-        out += char(0xF0 | (cp >> 18));
-        out += char(0x80 | ((cp >> 12) & 0x3F));
-        out += char(0x80 | ((cp >> 6) & 0x3F));
-        out += char(0x80 | (cp & 0x3F));
-    }
+    if (cp & 0x80000000u)
+        out += char(cp & 0xFF); // a stray byte goes back as it came
+    else
+        utf8::append(out, cp);
 }
 
 } // namespace

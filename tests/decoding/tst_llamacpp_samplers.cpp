@@ -4,6 +4,7 @@
 // tst_llamacpp_parity, against the real server).
 #include "decoding/philox.h"
 #include "decoding/sampler_chain.h"
+#include "sampler_check.h"
 #include "decoding/sampler_stages_llamacpp.h"
 #include "decoding/session.h"
 #include "model/backend.h"
@@ -52,21 +53,7 @@ std::vector<double> normalized(std::vector<double> w)
     return w;
 }
 
-// The chain's processed distribution against `expected` probabilities (0 = masked), to 1e-5.
-void expectProbs(const SamplerChain& chain, const std::vector<float>& logits, const SamplingContext& ctx,
-                 const std::vector<double>& expected)
-{
-    const std::vector<float> lp = chain.processedLogprobs(logits, ctx);
-    QCOMPARE(lp.size(), expected.size());
-    for (size_t i = 0; i < expected.size(); ++i) {
-        if (expected[i] == 0) {
-            QVERIFY2(lp[i] == kNegInf, qPrintable(QString("id %1 should be masked, logprob %2").arg(i).arg(lp[i])));
-        } else {
-            QVERIFY2(std::abs(std::exp(double(lp[i])) - expected[i]) < 1e-5,
-                     qPrintable(QString("id %1: prob %2, expected %3").arg(i).arg(std::exp(double(lp[i]))).arg(expected[i])));
-        }
-    }
-}
+using logitscope::test::expectProbs;
 
 SamplingParams llama(std::function<void(SamplingParams&)> edit)
 {

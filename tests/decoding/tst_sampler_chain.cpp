@@ -4,6 +4,7 @@
 #include "decoding/fast_exp.h"
 #include "decoding/philox.h"
 #include "decoding/sampler_chain.h"
+#include "sampler_check.h"
 
 #include <QtTest>
 
@@ -44,21 +45,7 @@ SamplingContext context(const std::vector<int32_t>& prompt = {}, const std::vect
     return ctx;
 }
 
-// Compares the chain's processed distribution with `expected` probabilities (0 = masked).
-void expectProbs(const SamplerChain& chain, const std::vector<float>& logits, const SamplingContext& ctx,
-                 const std::vector<double>& expected)
-{
-    const std::vector<float> lp = chain.processedLogprobs(logits, ctx);
-    QCOMPARE(lp.size(), expected.size());
-    for (size_t i = 0; i < expected.size(); ++i) {
-        if (expected[i] == 0) {
-            QVERIFY2(lp[i] == kNegInf, qPrintable(QString("id %1 should be masked, logprob %2").arg(i).arg(lp[i])));
-        } else {
-            QVERIFY2(std::abs(std::exp(double(lp[i])) - expected[i]) < 1e-5,
-                     qPrintable(QString("id %1: prob %2, expected %3").arg(i).arg(std::exp(double(lp[i]))).arg(expected[i])));
-        }
-    }
-}
+using logitscope::test::expectProbs;
 
 SamplingParams params(std::function<void(SamplingParams&)> edit)
 {

@@ -5,6 +5,7 @@
 #include "models/kv_snapshot.h"
 #include "models/measurements.h"
 #include "panels/plot_export.h"
+#include "panels/plot_legend.h"
 
 #include <QHBoxLayout>
 #include <QHeaderView>
@@ -68,8 +69,7 @@ KvCachePanel::KvCachePanel(InferenceController* controller, Measurements* measur
     addGraph(m_bytesPlot, tr("bytes/token × tokens"), kFormulaColor, Qt::DotLine);
     m_bytesPlot->graph(0)->setLineStyle(QCPGraph::lsStepLeft);
     m_bytesPlot->graph(1)->setLineStyle(QCPGraph::lsStepLeft);
-    m_bytesPlot->legend->setVisible(true);
-    m_bytesPlot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignLeft);
+    placeLegendAbove(m_bytesPlot, 3);
     enablePlotExport(m_bytesPlot, QStringLiteral("kv-bytes"));
     m_blockView = new QTableView(split);
     m_blockMap = new KvBlockMapModel(this);
@@ -149,8 +149,7 @@ KvCachePanel::KvCachePanel(InferenceController* controller, Measurements* measur
     auto* time = addGraph(m_contextPlot, tr("decode step time"), QColor(245, 160, 20), Qt::SolidLine, m_contextPlot->yAxis2);
     scores->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, 6));
     time->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, 6));
-    m_contextPlot->legend->setVisible(true);
-    m_contextPlot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignLeft);
+    placeLegendAbove(m_contextPlot, 3);
     enablePlotExport(m_contextPlot, QStringLiteral("context-length"));
     xl->addWidget(m_contextPlot, 1);
     m_tabs->addTab(context, tr("Context length"));

@@ -5,6 +5,7 @@
 #include "models/lane_comparison.h"
 #include "models/lane_runner.h"
 #include "panels/plot_export.h"
+#include "panels/plot_legend.h"
 
 #include <QHBoxLayout>
 #include <QHeaderView>
@@ -88,7 +89,7 @@ LanesPanel::LanesPanel(InferenceController* controller, LaneRunner* runner, QWid
     m_klPlot->setMinimumSize(240, 150);
     m_klPlot->xAxis->setLabel(tr("step"));
     m_klPlot->yAxis->setLabel(tr("KL(lane ‖ A), nats"));
-    m_klPlot->legend->setVisible(true);
+    placeLegendAbove(m_klPlot, 3);
     m_divergence = new QCPItemStraightLine(m_klPlot);
     m_divergence->setPen(QPen(QColor(220, 50, 50), 1.5, Qt::DashLine));
     m_divergence->setVisible(false);

@@ -4,6 +4,7 @@
 #include "models/generated_tokens_model.h"
 #include "models/inference_controller.h"
 #include "models/logit_lens_model.h"
+#include "panels/plot_legend.h"
 
 #include <QHeaderView>
 #include <QLabel>
@@ -55,9 +56,8 @@ LogitLensPanel::LogitLensPanel(InferenceController* controller, QWidget* parent)
     m_plot->xAxis2->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
     m_plot->yAxis->setLabel(tr("layer"));
     m_plot->yAxis->setRangeReversed(true);
-    m_plot->legend->setVisible(true);
     m_plot->legend->setFont(font());
-    m_plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignBottom | Qt::AlignRight);
+    placeLegendAbove(m_plot, 3);
     split->addWidget(m_plot);
     split->setStretchFactor(0, 3);
     split->setStretchFactor(1, 2);

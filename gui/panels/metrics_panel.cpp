@@ -5,6 +5,7 @@
 #include "models/measurements.h"
 #include "models/serving_metrics.h"
 #include "panels/plot_export.h"
+#include "panels/plot_legend.h"
 
 #include <QHBoxLayout>
 #include <QLabel>
@@ -60,7 +61,7 @@ MetricsPanel::MetricsPanel(InferenceController* controller, Measurements* measur
     m_stepPlot->yAxis->setLabel(tr("ms"));
     m_stepPlot->yAxis->setScaleType(QCPAxis::stLogarithmic);
     m_stepPlot->yAxis->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
-    m_stepPlot->legend->setVisible(true);
+    placeLegendAbove(m_stepPlot, 3);
     enablePlotExport(m_stepPlot, QStringLiteral("step-times"));
     ll->addWidget(m_stepPlot, 1);
     m_tabs->addTab(live, tr("Per step"));

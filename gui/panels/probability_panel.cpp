@@ -2,6 +2,7 @@
 #include "panels/probability_panel.h"
 
 #include "models/inference_controller.h"
+#include "panels/plot_legend.h"
 #include "panels/stage_strip.h"
 
 #include "decoding/sampling_params.h"
@@ -120,11 +121,8 @@ ProbabilityPanel::ProbabilityPanel(InferenceController* controller, QWidget* par
     m_plot->yAxis->setLabel(tr("probability"));
     m_plot->yAxis->setRange(0, 1);
     m_plot->yAxis->grid()->setSubGridVisible(false);
-    m_plot->legend->setVisible(true);
     m_plot->legend->setFont(font());
-    m_plot->legend->setBrush(QColor(255, 255, 255, 220));
-    m_plot->legend->setBorderPen(QPen(QColor(210, 210, 210)));
-    m_plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+    placeLegendAbove(m_plot, 4);
     layout->addWidget(m_plot, 1);
 
     m_strip = new StageStrip(this);

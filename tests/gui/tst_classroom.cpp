@@ -396,6 +396,43 @@ private slots:
                                 .arg(chips->width()).arg(chips->height())));
     }
 
+    // Item 12 (legends): no plot's legend lies over its data — the probability bars, the KV-cache chart,
+    // the logit lens, the lanes' divergence and the per-step times all put it in a row above the axes.
+    void legendsKeepClearOfTheData()
+    {
+        REQUIRE_TEST_MODEL(path);
+        InferenceController controller;
+        MainWindow w(&controller, MainWindow::Options{false});
+        w.resize(1480, 900);
+        w.show();
+        loadAndRead(w, path);
+        w.stepAction()->trigger();
+        QTRY_VERIFY_WITH_TIMEOUT(controller.generatedCount() == 1 && !controller.isBusy(), kTimeout);
+        int checked = 0;
+        for (QCustomPlot* plot : w.findChildren<QCustomPlot*>()) {
+            if (!plot->legend || !plot->legend->visible())
+                continue;
+            // Plots on hidden tabs have no size yet: lay each one out at a modest size of its own.
+            plot->setViewport(QRect(0, 0, 520, 320));
+            plot->replot(QCustomPlot::rpImmediateRefresh);
+            const QRect legend = plot->legend->outerRect();
+            const QRect data = plot->axisRect()->rect();
+            QString where;
+            for (QObject* o = plot; o; o = o->parent())
+                if (o->inherits("logitscope::gui::MainWindow") || o->metaObject()->className() != QByteArray("QWidget")) {
+                    where = QString::fromLatin1(o->metaObject()->className());
+                    if (o != plot)
+                        break;
+                }
+            QVERIFY2(!legend.intersects(data), qPrintable(QStringLiteral("%1: legend (%2,%3 %4x%5) over the data (%6,%7 %8x%9)")
+                                                          .arg(where).arg(legend.x()).arg(legend.y()).arg(legend.width())
+                                                          .arg(legend.height()).arg(data.x()).arg(data.y()).arg(data.width())
+                                                          .arg(data.height())));
+            ++checked;
+        }
+        QVERIFY2(checked >= 5, qPrintable(QString::number(checked)));
+    }
+
     // Item 8: every dock — also the KV cache, serving metrics, lanes, replay and lessons — comes back
     // from the View menu after being closed.
     void viewMenuBringsBackEveryDock()

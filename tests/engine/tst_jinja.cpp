@@ -226,6 +226,20 @@ private slots:
         QVERIFY(rendered > 0);
     }
 
+    void integerOverflowGoesOnAsFloat()
+    {
+        // 64-bit overflow is not an error in Jinja (Python's ints grow, JavaScript's are doubles): the result
+        // goes on as a float instead of wrapping round (which would also be undefined behaviour here).
+        const double big = 9223372036854775807.0;
+        for (const char* expr : {"9223372036854775807 + 1", "-9223372036854775807 - 2", "9223372036854775807 * 3"}) {
+            const std::string out = render(std::string("{{ ") + expr + " }}");
+            QVERIFY2(out.find('-') == std::string::npos || expr[0] == '-', out.c_str());
+            QVERIFY2(std::abs(std::stod(out)) >= big, (std::string(expr) + " -> " + out).c_str());
+        }
+        QCOMPARE(QString::fromStdString(render("{{ (-9223372036854775807 - 1) // -1 > 0 }}")), QStringLiteral("true"));
+        QCOMPARE(QString::fromStdString(render("{{ [1, 2][99999999999999999999999] is undefined }}")), QStringLiteral("true"));
+    }
+
     void callBlockAndCaller()
     {
         QCOMPARE(QString::fromStdString(render("{% macro box() %}[{{ caller() }}]{% endmacro %}{% call box() %}in{% endcall %}")),

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <cstdlib>
 #include <ctime>
 #include <set>
@@ -458,7 +459,7 @@ Value applyFilter(Interpreter& in, const std::string& name, const Value& v, cons
     }
     if (name == "int" || name == "float") return numberFilter(v, a, name == "int");
     if (name == "abs") {
-        if (v.isInt()) return Value(v.i() < 0 ? -v.i() : v.i());
+        if (v.isInt()) return v.i() == std::numeric_limits<int64_t>::min() ? Value(-double(v.i())) : Value(v.i() < 0 ? -v.i() : v.i());
         if (v.isFloat()) return Value(std::fabs(v.f()));
         bad(std::string("filter 'abs' on a ") + v.typeName());
     }

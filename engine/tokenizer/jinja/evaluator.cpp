@@ -8,6 +8,7 @@
 #include "tokenizer/jinja/text.h"
 
 #include <cmath>
+#include <limits>
 
 namespace logitscope::jinja {
 
@@ -365,7 +366,8 @@ Value Interpreter::evalInner(const Expr& e, const ScopePtr& scope)
         if (e.name == "not")
             return Value(!truthy(v));
         if (v.isInt())
-            return Value(e.name == "-" ? -v.i() : v.i());
+            return e.name != "-" ? Value(v.i())
+                   : v.i() == std::numeric_limits<int64_t>::min() ? Value(-double(v.i())) : Value(-v.i());
         if (v.isFloat())
             return Value(e.name == "-" ? -v.f() : v.f());
         if (v.isBool())
@@ -540,9 +542,11 @@ Value Interpreter::binary(const Expr& e, const ScopePtr& scope)
         const auto ai = [&] { return a.isBool() ? int64_t(a.b()) : a.i(); };
         const auto bi = [&] { return b.isBool() ? int64_t(b.b()) : b.i(); };
         const double x = a.num(), y = b.num();
-        if (op == "+") return ints ? Value(ai() + bi()) : Value(x + y);
-        if (op == "-") return ints ? Value(ai() - bi()) : Value(x - y);
-        if (op == "*") return ints ? Value(ai() * bi()) : Value(x * y);
+        // Integers that would overflow 64 bits go on as floats (Python's would grow; JavaScript's are doubles).
+        int64_t r = 0;
+        if (op == "+") return ints && !__builtin_add_overflow(ai(), bi(), &r) ? Value(r) : Value(x + y);
+        if (op == "-") return ints && !__builtin_sub_overflow(ai(), bi(), &r) ? Value(r) : Value(x - y);
+        if (op == "*") return ints && !__builtin_mul_overflow(ai(), bi(), &r) ? Value(r) : Value(x * y);
         if (op == "/") {
             if (y == 0)
                 throw EvalError{"division by zero"};
@@ -551,7 +555,7 @@ Value Interpreter::binary(const Expr& e, const ScopePtr& scope)
         if (op == "//" || op == "%") {
             if (y == 0)
                 throw EvalError{op == "%" ? "modulo by zero" : "division by zero"};
-            if (ints)
+            if (ints && !(ai() == std::numeric_limits<int64_t>::min() && bi() == -1))
                 return op == "//" ? Value(floorDiv(ai(), bi())) : Value(ai() - floorDiv(ai(), bi()) * bi());
             return op == "//" ? Value(std::floor(x / y)) : Value(x - std::floor(x / y) * y);
         }

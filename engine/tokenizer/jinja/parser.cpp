@@ -5,6 +5,8 @@
 #include "tokenizer/jinja/parser.h"
 
 #include <algorithm>
+#include <charconv>
+#include <limits>
 #include <set>
 
 namespace logitscope::jinja {
@@ -557,7 +559,10 @@ private:
                 if (peek().type == Tok::Int) { // x.0 is x[0]
                     auto idx = make(Expr::K::Index, line);
                     auto lit = make(Expr::K::Literal, line);
-                    lit->literal = Value(int64_t(std::stoll(next().text)));
+                    const std::string digits = next().text;
+                    int64_t index = std::numeric_limits<int64_t>::max(); // too long to be an index: nothing there
+                    std::from_chars(digits.data(), digits.data() + digits.size(), index);
+                    lit->literal = Value(index);
                     idx->kids.push_back(std::move(e));
                     idx->kids.push_back(std::move(lit));
                     e = seal(std::move(idx));

@@ -78,6 +78,15 @@ int BeamTreeModel::visibleCount() const
     return n;
 }
 
+QString BeamTreeModel::text(const std::vector<int>& chain) const
+{
+    QByteArray bytes;
+    for (int n : chain)
+        if (n != 0)
+            bytes += m_snapshot.tokenBytes.value(n).isEmpty() ? m_snapshot.pieces.value(n).toUtf8() : m_snapshot.tokenBytes.value(n);
+    return QString::fromUtf8(bytes);
+}
+
 QString BeamTreeModel::label(int node) const
 {
     if (node == 0)

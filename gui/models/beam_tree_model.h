@@ -38,6 +38,7 @@ public:
     const std::vector<int>& visibleChildren(int node) const { return m_children[size_t(node)]; }
     int visibleCount() const;
     QString label(int node) const;     // the token as a short label ("·Paris"), "prompt" for the root
+    QString text(const std::vector<int>& chain) const; // the nodes' tokens as text, real spaces (root skipped)
     QModelIndex indexForNode(int node, int column = 0) const;
 
     QModelIndex index(int row, int column, const QModelIndex& parent = {}) const override;

@@ -304,6 +304,11 @@ void BeamTreePanel::rebuildScene()
     m_scene->setSceneRect(m_scene->itemsBoundingRect().adjusted(-20, -20, 20, 20));
 }
 
+QString BeamTreePanel::summaryText() const
+{
+    return m_summary->text();
+}
+
 void BeamTreePanel::updateSummary()
 {
     const auto& snap = m_model->snapshot();
@@ -324,16 +329,13 @@ void BeamTreePanel::updateSummary()
         html += tr("<br>Hypotheses, best first (score = cumulative log p / length<sup>%1</sup>):").arg(snap.lengthPenalty);
         for (size_t i = 0; i < snap.hypotheses.size() && i < 6; ++i) {
             const auto& h = snap.hypotheses[i];
-            QStringList words;
-            for (int n : snap.chain(h.node))
-                if (n != 0)
-                    words << m_model->label(n);
+            const QString words = m_model->text(snap.chain(h.node));
             const QString line = tr("#%1 %2 (Σ %3, %4 tokens): %5")
                                      .arg(i + 1)
                                      .arg(h.score, 0, 'f', 4)
                                      .arg(h.cumulative, 0, 'f', 3)
                                      .arg(h.ids.size())
-                                     .arg(words.join(QString()).toHtmlEscaped());
+                                     .arg(words.toHtmlEscaped());
             html += QStringLiteral("<br>") + (i == 0 ? QStringLiteral("<b>%1</b>").arg(line) : line);
         }
     }

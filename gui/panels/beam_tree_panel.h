@@ -42,6 +42,7 @@ public:
     explicit BeamTreePanel(InferenceController* controller, QWidget* parent = nullptr);
 
     BeamTreeModel* model() const { return m_model; }
+    QString summaryText() const;      // the line under the tree (rich text): counts and the hypotheses
     QSlider* stepSlider() const { return m_slider; }
     QGraphicsScene* scene() const { return m_scene; }
     BeamTreeView* view() const { return m_view; }

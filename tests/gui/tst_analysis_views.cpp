@@ -16,6 +16,9 @@
 #include "panels/logit_lens_panel.h"
 #include "test_model.h"
 
+#include "model/model.h"
+#include "tokenizer/tokenizer.h"
+
 #include <QAbstractItemModelTester>
 #include <QComboBox>
 #include <QSlider>
@@ -249,8 +252,18 @@ private slots:
             QVERIFY(std::abs(s.hypotheses.front().score - (-1.072588f)) < 1e-3f);
         }
 
-        // The tree model: the root, and the winner path reachable through indexes.
+        // The hypotheses read as text, with real spaces (issue 25 item 12), exactly as the tokenizer decodes them.
         BeamTreeModel* m = panel.model();
+        // (decoded after the prompt: a SentencePiece decode of the ids alone drops their first leading space)
+        const Tokenizer& tok = c.vocabulary().model()->tokenizer();
+        std::vector<int32_t> ids = tok.encode("The capital of France is");
+        const std::string before = tok.decode(ids);
+        ids.insert(ids.end(), s.hypotheses.front().ids.begin(), s.hypotheses.front().ids.end());
+        const std::string decoded = tok.decode(ids).substr(before.size());
+        QCOMPARE(m->text(s.chain(winner)), QString::fromStdString(decoded));
+        QVERIFY2(panel.summaryText().contains(QString::fromStdString(decoded).toHtmlEscaped()), qPrintable(panel.summaryText()));
+
+        // The tree model: the root, and the winner path reachable through indexes.
         QCOMPARE(m->rowCount(), 1);
         QVERIFY(m->fullyRevealed());
         for (int n : s.chain(winner)) {

@@ -111,6 +111,8 @@ ProbabilityPanel::ProbabilityPanel(InferenceController* controller, QWidget* par
     m_chosenMark->setPositionAlignment(Qt::AlignLeft | Qt::AlignBottom);
     m_chosenMark->setClipToAxisRect(false);
     m_chosenMark->setColor(kChosenColor.darker(140));
+    m_chosenMark->setBrush(QColor(255, 255, 255, 200));
+    m_chosenMark->setObjectName(QStringLiteral("chosenMark"));
     m_chosenMark->setVisible(false);
 
     m_ticker.reset(new QCPAxisTickerText);
@@ -225,9 +227,14 @@ void ProbabilityPanel::showDistribution(const Distribution& d)
             chosenAt = i;
     const double top = maxY > 0 ? std::min(1.0, maxY * 1.18 + 0.01) : 1.0;
     if (chosenAt >= 0) {
-        // Left-aligned over the pair of bars, so the first bar's label is not clipped.
-        m_chosenMark->position->setCoords(chosenAt - kOffset - kBarWidth / 2,
-                                          std::max(d.bars[chosenAt].finalProb, d.bars[chosenAt].rawProb) + top * 0.01);
+        // Just above the taller of the pair, but never above the axes (a bar near 100 % would push it out of the
+        // plot): there it sits on the bar, over a light background.
+        const double above = std::max(d.bars[chosenAt].finalProb, d.bars[chosenAt].rawProb) + top * 0.01;
+        // Left-aligned over the pair, or right-aligned for the right-most bars, so the text stays in the plot.
+        const bool right = chosenAt >= n - 3 && n > 4;
+        m_chosenMark->setPositionAlignment((right ? Qt::AlignRight : Qt::AlignLeft) | Qt::AlignBottom);
+        m_chosenMark->position->setCoords(right ? chosenAt + kOffset + kBarWidth / 2 : chosenAt - kOffset - kBarWidth / 2,
+                                          std::min(above, top * 0.9));
         m_chosenMark->setText(d.preview ? tr("would choose") : tr("chosen"));
         m_chosenMark->setVisible(true);
     } else {

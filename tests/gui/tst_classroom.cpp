@@ -433,6 +433,39 @@ private slots:
         QVERIFY2(checked >= 5, qPrintable(QString::number(checked)));
     }
 
+    // Item 12 ("would choose" clipped): the chosen / would-choose label stays inside the axes, also over a bar
+    // at 100 % (T 0).
+    void chosenLabelStaysInsideThePlot()
+    {
+        REQUIRE_TEST_MODEL(path);
+        InferenceController controller;
+        MainWindow w(&controller, MainWindow::Options{false});
+        w.resize(1480, 900);
+        w.show();
+        loadAndRead(w, path);
+        for (double t : {1.0, 0.0}) {
+            SamplingParams p = controller.sampling();
+            p.temperature = t;
+            w.samplingPanel()->setParams(p);
+            controller.setSampling(p);
+            QTRY_VERIFY_WITH_TIMEOUT(controller.sampling().temperature == t && !controller.isBusy(), kTimeout);
+            QCustomPlot* plot = w.probabilityPanel()->plot();
+            QCPItemText* mark = nullptr;
+            for (int i = 0; i < plot->itemCount(); ++i)
+                if (auto* text = qobject_cast<QCPItemText*>(plot->item(i)); text && text->objectName() == QLatin1String("chosenMark"))
+                    mark = text;
+            QVERIFY(mark);
+            QTRY_VERIFY_WITH_TIMEOUT(mark->visible() && mark->text() == QStringLiteral("would choose"), kTimeout);
+            plot->replot(QCustomPlot::rpImmediateRefresh);
+            const QRect data = plot->axisRect()->rect().adjusted(-1, -1, 1, 1);
+            const QPoint a = mark->topLeft->pixelPosition().toPoint(), b = mark->bottomRight->pixelPosition().toPoint();
+            QVERIFY2(data.contains(a) && data.contains(b),
+                     qPrintable(QStringLiteral("T %1: label (%2,%3)-(%4,%5) outside the axes (%6,%7 %8x%9)").arg(t)
+                                    .arg(a.x()).arg(a.y()).arg(b.x()).arg(b.y()).arg(data.x()).arg(data.y())
+                                    .arg(data.width()).arg(data.height())));
+        }
+    }
+
     // Item 8: every dock — also the KV cache, serving metrics, lanes, replay and lessons — comes back
     // from the View menu after being closed.
     void viewMenuBringsBackEveryDock()

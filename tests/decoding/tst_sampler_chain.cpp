@@ -23,13 +23,7 @@ namespace {
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
-std::vector<float> logsOf(std::vector<double> p)
-{
-    std::vector<float> out;
-    for (double v : p)
-        out.push_back(v > 0 ? float(std::log(v)) : kNegInf);
-    return out;
-}
+using logitscope::test::logsOf;
 
 // {0.1, 0.2, 0.3, 0.4} as logits.
 const std::vector<float> kBase = logsOf({0.1, 0.2, 0.3, 0.4});

@@ -26,7 +26,7 @@
 #include "panels/lessons_panel.h"
 #include "panels/prompt_panel.h"
 #include "panels/sampling_panel.h"
-#include "test_model.h"
+#include "window_test.h"
 
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
@@ -61,17 +61,6 @@ namespace {
 
 constexpr int kTimeout = 60000;
 const QString kPrompt = QStringLiteral("The old man looked at the river and");
-
-void loadAndRead(MainWindow& w, const QString& path, const QString& prompt = kPrompt)
-{
-    auto* c = w.controller();
-    QVERIFY(logitscope::test::loadOnCpu(*c, path));
-    w.promptPanel()->setPromptText(prompt);
-    QTRY_VERIFY_WITH_TIMEOUT(c->promptTokenCount() > 0, kTimeout);
-    QTRY_VERIFY_WITH_TIMEOUT(w.stepAction()->isEnabled(), kTimeout);
-    w.stepAction()->trigger(); // "Read prompt"
-    QTRY_VERIFY_WITH_TIMEOUT(c->isPrefilled() && c->preview().has_value() && !c->isBusy(), kTimeout);
-}
 
 SamplingParams withTemperature(double t, uint64_t seed = 7)
 {
@@ -150,7 +139,7 @@ private slots:
             w.show();
             w.samplingPanel()->setParams(withTemperature(1.0));
             controller.setSampling(withTemperature(1.0));
-            loadAndRead(w, path);
+            READ_PROMPT_IN_WINDOW(w, path, kPrompt);
             QCOMPARE(controller.sampling().temperature, 1.0);
 
             LanesPanel* lanes = w.lanesPanel();
@@ -253,7 +242,7 @@ private slots:
         InferenceController controller;
         MainWindow w(&controller, MainWindow::Options{false});
         w.show();
-        loadAndRead(w, path);
+        READ_PROMPT_IN_WINDOW(w, path, kPrompt);
         ProbabilityPanel* bars = w.probabilityPanel();
         QSlider* slider = w.samplingPanel()->temperatureSlider();
         slider->setValue(5); // T 0.05
@@ -301,7 +290,7 @@ private slots:
         p.maxNewTokens = 3;
         w.samplingPanel()->setParams(p);
         controller.setSampling(p);
-        loadAndRead(w, path);
+        READ_PROMPT_IN_WINDOW(w, path, kPrompt);
         QVERIFY(w.generatedPanel()->finishText().isEmpty());
         stepTimes(w, 3);
         QVERIFY(controller.laneFinished());
@@ -352,7 +341,7 @@ private slots:
                 dock->raise();
             }
         QTRY_VERIFY_WITH_TIMEOUT(controller.capturesAttention(), kTimeout);
-        loadAndRead(w, path);
+        READ_PROMPT_IN_WINDOW(w, path, kPrompt);
         AttentionModel* m = w.attentionPanel()->model();
         QTRY_VERIFY_WITH_TIMEOUT(m->positionCount() > 1 && m->hasRow(0), kTimeout);
         const QString first = m->label(0);
@@ -381,7 +370,7 @@ private slots:
         InferenceController controller;
         MainWindow w(&controller, MainWindow::Options{false});
         w.show();
-        loadAndRead(w, path);
+        READ_PROMPT_IN_WINDOW(w, path, kPrompt);
         TokenChipView* chips = w.generatedPanel()->chips();
         QVERIFY(QTest::qWaitForWindowExposed(&w));
         QCoreApplication::processEvents();
@@ -405,7 +394,7 @@ private slots:
         MainWindow w(&controller, MainWindow::Options{false});
         w.resize(1480, 900);
         w.show();
-        loadAndRead(w, path);
+        READ_PROMPT_IN_WINDOW(w, path, kPrompt);
         w.stepAction()->trigger();
         QTRY_VERIFY_WITH_TIMEOUT(controller.generatedCount() == 1 && !controller.isBusy(), kTimeout);
         int checked = 0;
@@ -442,7 +431,7 @@ private slots:
         MainWindow w(&controller, MainWindow::Options{false});
         w.resize(1480, 900);
         w.show();
-        loadAndRead(w, path);
+        READ_PROMPT_IN_WINDOW(w, path, kPrompt);
         for (double t : {1.0, 0.0}) {
             SamplingParams p = controller.sampling();
             p.temperature = t;
@@ -502,7 +491,7 @@ private slots:
         InferenceController controller;
         MainWindow w(&controller, MainWindow::Options{false});
         w.show();
-        loadAndRead(w, path);
+        READ_PROMPT_IN_WINDOW(w, path, kPrompt);
         stepTimes(w, 1); // the speed figures appear
         const QString error = QStringLiteral("Could not open /a/very/long/path/").repeated(12) + QStringLiteral("model.gguf");
         emit controller.statusMessage(error);
@@ -532,7 +521,7 @@ private slots:
         InferenceController controller;
         MainWindow w(&controller, MainWindow::Options{false});
         w.show();
-        loadAndRead(w, path);
+        READ_PROMPT_IN_WINDOW(w, path, kPrompt);
         QSpinBox* maxNew = intControl(w.samplingPanel(), QStringLiteral("Generation stops after"));
         QVERIFY(maxNew);
         const int before = controller.sampling().maxNewTokens;
@@ -624,7 +613,7 @@ private slots:
         w.samplingPanel()->setParams(mine);
         controller.setSampling(mine);
         const QString myPrompt = QStringLiteral("The jury said");
-        loadAndRead(w, path, myPrompt);
+        READ_PROMPT_IN_WINDOW(w, path, myPrompt);
         stepTimes(w, 3);
         std::vector<int32_t> myTokens;
         for (int i = 0; i < 3; ++i)
@@ -825,7 +814,7 @@ private slots:
         p.maxNewTokens = 6;
         w.samplingPanel()->setParams(p);
         controller.setSampling(p);
-        loadAndRead(w, path);
+        READ_PROMPT_IN_WINDOW(w, path, kPrompt);
         stepTimes(w, 2);
         QTRY_VERIFY_WITH_TIMEOUT(w.resetAction()->isEnabled(), kTimeout);
         w.resetAction()->trigger();

@@ -1,5 +1,6 @@
-// The check the sampler tests share: a chain's processed distribution against expected probabilities
-// worked out by hand (0 = masked), to 1e-5. Qt Test macros: call it from a test function.
+// What the sampler tests share: logits from hand-made probabilities, and the check of a chain's processed
+// distribution against expected probabilities worked out by hand (0 = masked), to 1e-5. Qt Test macros:
+// call expectProbs from a test function.
 #pragma once
 
 #include "decoding/sampler_chain.h"
@@ -11,6 +12,15 @@
 #include <vector>
 
 namespace logitscope::test {
+
+// log p for each probability (-inf for 0): a distribution as logits.
+inline std::vector<float> logsOf(const std::vector<double>& p)
+{
+    std::vector<float> out;
+    for (double v : p)
+        out.push_back(v > 0 ? float(std::log(v)) : -std::numeric_limits<float>::infinity());
+    return out;
+}
 
 inline void expectProbs(const SamplerChain& chain, const std::vector<float>& logits, const SamplingContext& ctx,
                         const std::vector<double>& expected)
